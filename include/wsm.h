@@ -110,7 +110,23 @@ extern "C" {
   X(CLOSE_TIMEOUT, -30, 0, "peer did not answer the close frame in time")      \
   X(PING_TIMEOUT, -31, 1011, "peer did not answer a keepalive ping in time")  \
   X(HTTP_MALFORMED, -32, 0, "malformed HTTP head")                            \
-  X(HTTP_HEAD_TOO_LARGE, -33, 0, "HTTP head larger than the limit")
+  X(HTTP_HEAD_TOO_LARGE, -33, 0, "HTTP head larger than the limit")           \
+  X(HANDSHAKE_METHOD, -34, 0, "upgrade request method is not GET")           \
+  X(HANDSHAKE_HTTP_VERSION, -35, 0, "upgrade needs HTTP/1.1 or later")       \
+  X(HANDSHAKE_HOST, -36, 0, "upgrade request without exactly one Host header") \
+  X(HANDSHAKE_UPGRADE, -37, 0, "Upgrade header lacks the token websocket")   \
+  X(HANDSHAKE_CONNECTION, -38, 0, "Connection header lacks the token Upgrade") \
+  X(HANDSHAKE_KEY, -39, 0, "Sec-WebSocket-Key is not base64 of 16 bytes")    \
+  X(HANDSHAKE_VERSION, -40, 0, "Sec-WebSocket-Version is not 13")            \
+  X(HANDSHAKE_DUPLICATE, -41, 0, "a header that must appear once is repeated") \
+  X(HANDSHAKE_SYNTAX, -42, 0, "malformed Sec-WebSocket-Protocol or -Extensions") \
+  X(HANDSHAKE_STATUS, -43, 0, "server answered the upgrade without 101")     \
+  X(HANDSHAKE_ACCEPT, -44, 0, "Sec-WebSocket-Accept does not match our key")  \
+  X(HANDSHAKE_PROTOCOL, -45, 0, "server chose a subprotocol we did not offer") \
+  X(HANDSHAKE_EXTENSION, -46, 0, "server chose an extension we did not offer") \
+  X(HANDSHAKE_H2, -47, 0, "extended CONNECT without :protocol websocket")    \
+  X(HANDSHAKE_TIMEOUT, -48, 0, "opening handshake did not finish in time")   \
+  X(HANDSHAKE_REJECTED, -49, 0, "the host rejected the upgrade request")
 
 #define WSM_ERROR_ENUM_ENTRY(name, value, close_code, text) WSM_E_##name = (value),
 enum wsm_error { WSM_ERROR_MAP(WSM_ERROR_ENUM_ENTRY) };
@@ -329,6 +345,49 @@ WSM_API int wsm_http_param_next(const char *params, size_t len, size_t *pos,
                                 struct wsm_http_param *out);
 
 /* ------------------------------------------------------------------------ */
+/* Opening handshake helpers (RFC 6455 4, RFC 8441)                          */
+/* ------------------------------------------------------------------------ */
+
+#define WSM_ACCEPT_SIZE 29 /* 28 base64 characters and a NUL */
+
+/*
+ * Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 4.2.2): the base64
+ * SHA-1 of the key and the protocol's GUID, written NUL-terminated into
+ * accept. Returns 0, or WSM_E_HANDSHAKE_KEY if key is not base64 of exactly
+ * 16 bytes.
+ */
+WSM_API int wsm_accept_key(const char *key, size_t key_len,
+                           char accept[WSM_ACCEPT_SIZE]);
+
+/* An upgrade request as a host with its own HTTP parser sees it. */
+struct wsm_upgrade_request {
+  int http_major;                       /* 1 (HTTP/1.1 upgrade) or 2 (RFC 8441) */
+  int http_minor;
+  const char *method;                   /* "GET"; HTTP/2: "CONNECT" */
+  size_t method_len;
+  const struct wsm_http_header *headers; /* HTTP/2: pseudo-headers too */
+  size_t header_count;
+};
+
+/*
+ * Check an upgrade request against RFC 6455 4.2.1 (HTTP/1.1: GET, Host,
+ * Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Key, -Version: 13,
+ * no repeated Host, Key or Version) or RFC 8441 5 (HTTP/2: CONNECT with
+ * :protocol websocket, :scheme, :path and :authority, -Version: 13; no key).
+ * Offered subprotocols and extensions must parse. For HTTP/1.1 accept (may be
+ * NULL) gets the Sec-WebSocket-Accept value to answer with; for HTTP/2 it is
+ * set to "". Returns 0 or a WSM_E_HANDSHAKE_* error; wsm_handshake_status()
+ * tells which HTTP status to answer it with.
+ */
+WSM_API int wsm_upgrade_check(const struct wsm_upgrade_request *req,
+                              char accept[WSM_ACCEPT_SIZE]);
+
+/* HTTP status to answer a failed upgrade with: 426 for a wrong version
+ * (send "Sec-WebSocket-Version: 13"), 431 for a head too large, 400 for the
+ * rest of the handshake errors, 0 for errors that are not the client's. */
+WSM_API int wsm_handshake_status(int err);
+
+/* ------------------------------------------------------------------------ */
 /* Connection                                                                */
 /* ------------------------------------------------------------------------ */
 
@@ -378,6 +437,8 @@ struct wsm_config {
                                   0: no keepalive */
   uint32_t ping_timeout_ms;    /* fail when nothing arrives this long after a
                                   keepalive ping; 0: 10000 */
+  uint32_t handshake_timeout_ms; /* opening handshake; 0: 10000 */
+  size_t max_head;             /* HTTP head bound; 0: 8192 */
 };
 
 /* Fill cfg with the defaults for role (every field documented above). */
@@ -391,7 +452,11 @@ enum wsm_event_type {
   WSM_EV_PONG,     /* data/len: payload (solicited or not) */
   WSM_EV_CLOSE,    /* close_code (1005 if none), data/len: reason; the echo
                       is queued if we had not sent a close */
-  WSM_EV_ERROR     /* error, close_code: what failed, what was queued */
+  WSM_EV_ERROR,    /* error, close_code: what failed, what was queued */
+  WSM_EV_REQUEST,  /* server: an upgrade request passed RFC 6455 4.2.1; http
+                      holds it. Answer with wsm_conn_accept/_reject */
+  WSM_EV_RESPONSE  /* client: the server accepted; http holds the response.
+                      The connection is OPEN */
 };
 
 /* wsm_event.flags for WSM_EV_DATA */
@@ -408,6 +473,10 @@ struct wsm_event {
   uint16_t close_code;  /* WSM_EV_CLOSE: code received; WSM_EV_ERROR: code
                            queued for the peer (0: none) */
   int error;            /* WSM_EV_ERROR: the WSM_E_* code */
+  /* WSM_EV_REQUEST, WSM_EV_RESPONSE, and WSM_EV_ERROR in the handshake: the
+   * head (status: a client's failed response, or the status of the error
+   * response a server queued). Other events leave it untouched. */
+  struct wsm_http_head http;
 };
 
 /*
@@ -422,6 +491,7 @@ struct wsm_conn {
   uint32_t close_timeout_ms WSM_PRIVATE;
   uint32_t ping_interval_ms WSM_PRIVATE;
   uint32_t ping_timeout_ms WSM_PRIVATE;
+  uint32_t handshake_timeout_ms WSM_PRIVATE;
   wsm_random_fn random WSM_PRIVATE;
   void *random_ctx WSM_PRIVATE;
   uint8_t *msg_buf WSM_PRIVATE;
@@ -429,6 +499,14 @@ struct wsm_conn {
   uint16_t cfg_flags WSM_PRIVATE;
   uint8_t role WSM_PRIVATE;
   uint8_t rsv_allowed WSM_PRIVATE;
+  /* opening handshake */
+  size_t max_head WSM_PRIVATE;
+  size_t hs_scanned WSM_PRIVATE;
+  const char *const *hs_protocols WSM_PRIVATE; /* client: what we offered */
+  size_t hs_protocol_count WSM_PRIVATE;
+  const char *hs_extensions WSM_PRIVATE;
+  uint8_t hs_accept[20] WSM_PRIVATE; /* SHA-1 of the key and the GUID */
+  uint8_t hs_stage WSM_PRIVATE;
   /* lifecycle */
   uint8_t state WSM_PRIVATE;
   uint8_t close_flags WSM_PRIVATE;
@@ -480,6 +558,72 @@ WSM_API int wsm_conn_init(struct wsm_conn *c, const struct wsm_config *cfg);
  * 0 or WSM_E_INVALID_ARGUMENT.
  */
 WSM_API int wsm_conn_init_open(struct wsm_conn *c, const struct wsm_config *cfg);
+
+/* ---- opening handshake ---------------------------------------------------- */
+
+/* What a client asks for. Strings are NUL-terminated; NULL means absent. */
+struct wsm_client_request {
+  const char *host;            /* required: name or address (IPv6 without
+                                  brackets is fine) */
+  uint16_t port;               /* 0: none in the Host header */
+  const char *path;            /* "/chat" (NULL: "/"); may hold "?query" */
+  const char *query;           /* appended after "?" when not NULL */
+  const char *origin;
+  const char *const *protocols; /* offered subprotocols, tokens */
+  size_t protocol_count;
+  const char *extensions;      /* Sec-WebSocket-Extensions offer, as sent */
+  const struct wsm_http_header *headers; /* extra: Authorization, Cookie */
+  size_t header_count;
+};
+
+/*
+ * Client: write the upgrade request into out with a fresh random key, and
+ * wait for the response (wsm_conn_recv then yields WSM_EV_RESPONSE, or an
+ * error with the response in ev.http so that you can follow a 3xx Location or
+ * report a 401). The protocols array and the extensions string must stay
+ * valid until the response has been read. Returns 0, WSM_E_BUFFER_TOO_SMALL
+ * (*written: the size needed), WSM_E_INVALID_ARGUMENT (a missing host, a
+ * protocol that is not a token, a CR, LF or NUL in a value, a header name
+ * that is not a token), WSM_E_WRONG_STATE, WSM_E_NO_RANDOM or
+ * WSM_E_RANDOM_FAILED.
+ */
+WSM_API int wsm_conn_client_request(struct wsm_conn *c,
+                                    const struct wsm_client_request *req,
+                                    uint8_t *out, size_t out_cap,
+                                    size_t *written);
+
+/* How a server answers an upgrade request it accepts. */
+struct wsm_server_accept {
+  const char *protocol;        /* chosen subprotocol, or NULL / "" for none */
+  const char *extensions;      /* Sec-WebSocket-Extensions answer, or NULL /
+                                  "" for none (never sent empty) */
+  const struct wsm_http_header *headers; /* extra: Set-Cookie and the like */
+  size_t header_count;
+  const struct wsm_http_head *request; /* if set, protocol must be one the
+                                          request offered */
+};
+
+/*
+ * Server, after WSM_EV_REQUEST: write the 101 response into out; the
+ * connection is then OPEN, and bytes after the request are frames. Returns
+ * 0, WSM_E_BUFFER_TOO_SMALL (*written: the size needed),
+ * WSM_E_INVALID_ARGUMENT (bad header, or a protocol that is not a token or
+ * was not offered), WSM_E_WRONG_STATE.
+ */
+WSM_API int wsm_conn_accept(struct wsm_conn *c, const struct wsm_server_accept *a,
+                            uint8_t *out, size_t out_cap, size_t *written);
+/*
+ * Server, after WSM_EV_REQUEST: refuse with status (400-599, e.g. 401 or 403
+ * after an auth or Origin check), extra headers and a body; wsm adds
+ * Content-Length and "Connection: close". The connection is CLOSED and
+ * wsm_conn_transport() says close once the bytes are written. Returns as
+ * wsm_conn_accept().
+ */
+WSM_API int wsm_conn_reject(struct wsm_conn *c, int status,
+                            const struct wsm_http_header *headers,
+                            size_t header_count, const uint8_t *body,
+                            size_t body_len, uint8_t *out, size_t out_cap,
+                            size_t *written);
 
 /*
  * Whole-message mode: messages are gathered into buf (cap bytes) and

@@ -19,11 +19,18 @@
 #define DEFAULT_MAX_FRAGMENTS 65536u
 #define DEFAULT_CLOSE_TIMEOUT_MS 5000u
 #define DEFAULT_PING_TIMEOUT_MS 10000u
+#define DEFAULT_HANDSHAKE_TIMEOUT_MS 10000u
+
+/* hs_stage */
+#define HS_IDLE 0u         /* client: no request written yet */
+#define HS_REQUEST_SENT 1u /* client: waiting for the response */
+#define HS_ANSWER_DUE 2u   /* server: request delivered, accept or reject */
 
 /* The one timer: what it is for depends on the state. */
 #define TIMER_NONE 0u
 #define TIMER_KEEPALIVE 1u /* OPEN: ping after silence, then wait for input */
 #define TIMER_CLOSE 2u     /* the wait for the peer's close, or its TCP close */
+#define TIMER_HANDSHAKE 3u /* CONNECTING: the opening handshake */
 /* deadline value of a timer that waits for wsm_conn_tick() to learn the time */
 #define DEADLINE_UNARMED UINT64_C(0)
 
@@ -35,6 +42,8 @@ void wsm_config_init(struct wsm_config *cfg, enum wsm_role role) {
   cfg->max_fragments = DEFAULT_MAX_FRAGMENTS;
   cfg->close_timeout_ms = DEFAULT_CLOSE_TIMEOUT_MS;
   cfg->ping_timeout_ms = DEFAULT_PING_TIMEOUT_MS;
+  cfg->handshake_timeout_ms = DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  cfg->max_head = WSM_HTTP_HEAD_MAX_DEFAULT;
 }
 
 static int apply_config(struct wsm_conn *c, const struct wsm_config *cfg) {
@@ -59,6 +68,9 @@ static int apply_config(struct wsm_conn *c, const struct wsm_config *cfg) {
   c->ping_interval_ms = cfg->ping_interval_ms;
   c->ping_timeout_ms =
       cfg->ping_timeout_ms ? cfg->ping_timeout_ms : DEFAULT_PING_TIMEOUT_MS;
+  c->handshake_timeout_ms = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms
+                                                      : DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  c->max_head = cfg->max_head ? cfg->max_head : WSM_HTTP_HEAD_MAX_DEFAULT;
   c->random = cfg->random ? cfg->random : wsm_default_random();
   c->random_ctx = cfg->random ? cfg->random_ctx : NULL;
   c->close_code_received = WSM_CLOSE_ABNORMAL;
@@ -70,8 +82,11 @@ static int apply_config(struct wsm_conn *c, const struct wsm_config *cfg) {
 
 int wsm_conn_init(struct wsm_conn *c, const struct wsm_config *cfg) {
   int rc = apply_config(c, cfg);
-  if (rc == 0) c->state = WSM_STATE_CONNECTING;
-  return rc;
+  if (rc) return rc;
+  c->state = WSM_STATE_CONNECTING;
+  c->timer = TIMER_HANDSHAKE;
+  c->deadline = DEADLINE_UNARMED;
+  return 0;
 }
 
 int wsm_conn_init_open(struct wsm_conn *c, const struct wsm_config *cfg) {
@@ -414,16 +429,157 @@ static int take_payload(struct wsm_conn *c, uint8_t *p, size_t avail,
   return 1;
 }
 
+/* The event's base fields; the HTTP head is written only by handshake events,
+ * so that the frame path stays cheap. */
+static void clear_event(struct wsm_event *ev) {
+  ev->type = WSM_EV_NONE;
+  ev->flags = 0;
+  ev->opcode = WSM_OP_CONTINUATION;
+  ev->data = NULL;
+  ev->len = 0;
+  ev->close_code = 0;
+  ev->error = 0;
+}
+
+/* ---- the opening handshake ----------------------------------------------- */
+
+static void handshake_done(struct wsm_conn *c) {
+  c->state = WSM_STATE_OPEN;
+  c->hs_stage = HS_IDLE;
+  c->hs_scanned = 0;
+  c->hs_protocols = NULL;
+  c->hs_protocol_count = 0;
+  c->hs_extensions = NULL;
+  c->timer = c->ping_interval_ms ? TIMER_KEEPALIVE : TIMER_NONE;
+  c->deadline = DEADLINE_UNARMED;
+}
+
+/*
+ * The handshake failed: a server queues the HTTP error response for it
+ * (wsm_handshake_status), and the connection ends once that is written.
+ */
+static int handshake_fail(struct wsm_conn *c, int err, struct wsm_event *ev) {
+  int status = c->role == WSM_ROLE_SERVER ? wsm_handshake_status(err) : 0;
+  c->error = (int16_t)err;
+  c->close_flags |= CLOSE_FAILED;
+  c->timer = TIMER_NONE;
+  if (status) {
+    size_t n;
+    compact_output(c);
+    if (wsm_hs_write_reject(status, NULL, 0, NULL, 0, c->out + c->out_tail,
+                            sizeof c->out - c->out_tail, &n) == 0) {
+      c->out_tail = (uint16_t)(c->out_tail + n);
+      c->close_flags |= CLOSE_SENT; /* the last bytes we send are queued */
+    }
+  }
+  c->state = WSM_STATE_CLOSING;
+  update_closed(c);
+  if (ev) {
+    ev->type = WSM_EV_ERROR;
+    ev->error = err;
+    if (status) ev->http.status = status;
+  }
+  return err;
+}
+
+static int recv_handshake(struct wsm_conn *c, uint8_t *data, size_t len,
+                          size_t *consumed, struct wsm_event *ev) {
+  int rc;
+  if (c->role == WSM_ROLE_SERVER) {
+    if (c->hs_stage == HS_ANSWER_DUE) return WSM_E_WRONG_STATE;
+    memset(&ev->http, 0, sizeof ev->http);
+    rc = wsm_http_parse_request(&ev->http, data, len, c->max_head, &c->hs_scanned);
+    if (rc == 0) return 0;
+    if (rc > 0) rc = wsm_hs_check_request(&ev->http, c->hs_accept);
+    if (rc < 0) return handshake_fail(c, rc, ev);
+    *consumed = ev->http.head_len;
+    c->hs_stage = HS_ANSWER_DUE;
+    ev->type = WSM_EV_REQUEST;
+    return 0;
+  }
+  if (c->hs_stage != HS_REQUEST_SENT) return WSM_E_WRONG_STATE;
+  memset(&ev->http, 0, sizeof ev->http);
+  rc = wsm_http_parse_response(&ev->http, data, len, c->max_head, &c->hs_scanned);
+  if (rc == 0) return 0;
+  if (rc > 0)
+    rc = wsm_hs_check_response(&ev->http, c->hs_accept, c->hs_protocols,
+                               c->hs_protocol_count, c->hs_extensions);
+  if (rc < 0) return handshake_fail(c, rc, ev);
+  /* RFC 6455 4.1: bytes after the response are frames; they stay unconsumed
+   * and come back with the next call. */
+  *consumed = ev->http.head_len;
+  handshake_done(c);
+  ev->type = WSM_EV_RESPONSE;
+  return 0;
+}
+
+int wsm_conn_client_request(struct wsm_conn *c, const struct wsm_client_request *req,
+                            uint8_t *out, size_t out_cap, size_t *written) {
+  uint8_t nonce[16], digest[20];
+  int rc;
+  if (!c || !req || !written || (!out && out_cap)) return WSM_E_INVALID_ARGUMENT;
+  if (c->error) return c->error;
+  if (c->role != WSM_ROLE_CLIENT || c->state != WSM_STATE_CONNECTING ||
+      c->hs_stage != HS_IDLE)
+    return WSM_E_WRONG_STATE;
+  /* RFC 6455 4.1 item 7: a fresh random 16-byte nonce. */
+  if (!c->random) return WSM_E_NO_RANDOM;
+  if (c->random(c->random_ctx, nonce, sizeof nonce) != 0) return WSM_E_RANDOM_FAILED;
+  rc = wsm_hs_write_request(req, nonce, digest, out, out_cap, written);
+  if (rc) return rc;
+  memcpy(c->hs_accept, digest, sizeof digest);
+  c->hs_protocols = req->protocols;
+  c->hs_protocol_count = req->protocol_count;
+  c->hs_extensions = req->extensions;
+  c->hs_stage = HS_REQUEST_SENT;
+  return 0;
+}
+
+static int check_answer_due(const struct wsm_conn *c) {
+  if (c->error) return c->error;
+  if (c->role != WSM_ROLE_SERVER || c->state != WSM_STATE_CONNECTING ||
+      c->hs_stage != HS_ANSWER_DUE)
+    return WSM_E_WRONG_STATE;
+  return 0;
+}
+
+int wsm_conn_accept(struct wsm_conn *c, const struct wsm_server_accept *a,
+                    uint8_t *out, size_t out_cap, size_t *written) {
+  int rc;
+  if (!c || !written || (!out && out_cap)) return WSM_E_INVALID_ARGUMENT;
+  rc = check_answer_due(c);
+  if (rc) return rc;
+  rc = wsm_hs_write_accept(a, c->hs_accept, out, out_cap, written);
+  if (rc) return rc;
+  handshake_done(c);
+  return 0;
+}
+
+int wsm_conn_reject(struct wsm_conn *c, int status, const struct wsm_http_header *headers,
+                    size_t header_count, const uint8_t *body, size_t body_len,
+                    uint8_t *out, size_t out_cap, size_t *written) {
+  int rc;
+  if (!c || !written || (!out && out_cap)) return WSM_E_INVALID_ARGUMENT;
+  rc = check_answer_due(c);
+  if (rc) return rc;
+  rc = wsm_hs_write_reject(status, headers, header_count, body, body_len, out, out_cap,
+                           written);
+  if (rc) return rc;
+  c->hs_stage = HS_IDLE;
+  handshake_fail(c, WSM_E_HANDSHAKE_REJECTED, NULL);
+  return 0;
+}
+
 int wsm_conn_recv(struct wsm_conn *c, uint8_t *data, size_t len,
                   size_t *consumed, struct wsm_event *ev) {
   size_t pos = 0;
   unsigned decode_flags;
 
-  memset(ev, 0, sizeof *ev);
+  clear_event(ev);
   *consumed = 0;
   if (c->error) return c->error;
   if (!data && len) return WSM_E_INVALID_ARGUMENT;
-  if (c->state == WSM_STATE_CONNECTING) return WSM_E_WRONG_STATE;
+  if (c->state == WSM_STATE_CONNECTING) return recv_handshake(c, data, len, consumed, ev);
   if (c->close_flags & (CLOSE_RECEIVED | CLOSE_EOF | CLOSE_EXPIRED)) {
     *consumed = len; /* RFC 6455 5.5.1: nothing is read after a close */
     return 0;
@@ -672,6 +828,13 @@ static int tick_keepalive(struct wsm_conn *c, uint64_t now_ms) {
 
 int wsm_conn_tick(struct wsm_conn *c, uint64_t now_ms) {
   if (c->timer == TIMER_CLOSE) return tick_close(c, now_ms);
+  if (c->timer == TIMER_HANDSHAKE) {
+    if (c->deadline == DEADLINE_UNARMED)
+      c->deadline = deadline_after(now_ms, c->handshake_timeout_ms);
+    else if (now_ms >= c->deadline)
+      return handshake_fail(c, WSM_E_HANDSHAKE_TIMEOUT, NULL);
+    return c->error;
+  }
   if (c->timer == TIMER_KEEPALIVE && c->state == WSM_STATE_OPEN && !c->error)
     return tick_keepalive(c, now_ms);
   return c->error;

@@ -58,6 +58,38 @@ WSM_INTERNAL size_t wsm_base64_encode(char *out, const uint8_t *data,
 WSM_INTERNAL long wsm_base64_decode(uint8_t *out, size_t cap, const char *text,
                                     size_t len);
 
+/* http.c: ASCII helpers shared with the handshake. */
+WSM_INTERNAL int wsm_is_tchar(unsigned char c); /* RFC 9110 5.6.2 */
+WSM_INTERNAL int wsm_ascii_caseeq(const char *a, const char *b, size_t n);
+
+/* handshake.c */
+/* Headers from a parsed head, or from a host's array. */
+struct wsm_header_view {
+  const struct wsm_http_head *head;
+  const struct wsm_http_header *list;
+  size_t count;
+};
+/* SHA-1 behind the accept key of a key that must be base64 of 16 bytes. */
+WSM_INTERNAL int wsm_hs_key_digest(const char *key, size_t key_len, uint8_t digest[20]);
+/* RFC 6455 4.2.1 on a parsed request; digest gets the accept key's hash. */
+WSM_INTERNAL int wsm_hs_check_request(const struct wsm_http_head *head, uint8_t digest[20]);
+/* RFC 6455 4.1 on a parsed response to the request that had digest. */
+WSM_INTERNAL int wsm_hs_check_response(const struct wsm_http_head *head,
+                                       const uint8_t digest[20],
+                                       const char *const *protocols,
+                                       size_t protocol_count, const char *extensions);
+/* Writers: 0, WSM_E_BUFFER_TOO_SMALL (with *written the size needed) or
+ * WSM_E_INVALID_ARGUMENT. */
+WSM_INTERNAL int wsm_hs_write_request(const struct wsm_client_request *r,
+                                      const uint8_t nonce[16], uint8_t digest[20],
+                                      uint8_t *out, size_t cap, size_t *written);
+WSM_INTERNAL int wsm_hs_write_accept(const struct wsm_server_accept *a,
+                                     const uint8_t digest[20], uint8_t *out,
+                                     size_t cap, size_t *written);
+WSM_INTERNAL int wsm_hs_write_reject(int status, const struct wsm_http_header *headers,
+                                     size_t count, const uint8_t *body, size_t body_len,
+                                     uint8_t *out, size_t cap, size_t *written);
+
 /* random.c: the platform's CSPRNG, or NULL where libc has none. */
 WSM_INTERNAL wsm_random_fn wsm_default_random(void);
 

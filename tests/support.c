@@ -111,11 +111,18 @@ static void record(struct t_log *log, const struct wsm_event *ev) {
       log->in_message = 0;
     }
     break;
+  case WSM_EV_REQUEST:
+    push(log, ev->type, 0, 0, 0, (const uint8_t *)ev->http.target, ev->http.target_len);
+    break;
+  case WSM_EV_RESPONSE:
+    push(log, ev->type, ev->http.status, 0, 0, (const uint8_t *)ev->http.reason,
+         ev->http.reason_len);
+    break;
   case WSM_EV_ERROR:
     /* How much of a failed message came before the fault depends on how
      * the input was cut, so it is not recorded. */
     log->in_message = 0;
-    push(log, ev->type, 0, ev->close_code, ev->error, NULL, 0);
+    push(log, ev->type, ev->http.status, ev->close_code, ev->error, NULL, 0);
     break;
   default:
     push(log, ev->type, ev->opcode, ev->close_code, ev->error, ev->data, ev->len);
@@ -152,9 +159,16 @@ int t_feed(struct wsm_conn *c, const uint8_t *in, size_t len, enum t_split split
     for (;;) {
       size_t used = 0;
       struct wsm_event ev;
+      memset(&ev, 0, sizeof ev); /* frame events leave ev.http untouched */
       rc = wsm_conn_recv(c, buf, have, &used, &ev);
       assert_true(used <= have);
       if (ev.type != WSM_EV_NONE) record(log, &ev); /* before data moves */
+      if (ev.type == WSM_EV_REQUEST && log->auto_accept) {
+        uint8_t resp[2048];
+        size_t n;
+        assert_int_equal(wsm_conn_accept(c, log->accept, resp, sizeof resp, &n), 0);
+        push(log, T_ACCEPTED, 0, 0, 0, resp, n);
+      }
       memmove(buf, buf + used, have - used);
       have -= used;
       if (rc < 0) {
@@ -208,8 +222,19 @@ size_t t_drain(struct wsm_conn *c, uint8_t *out, size_t cap) {
   return n;
 }
 
+static void setup_open(struct wsm_conn *c, const struct wsm_config *cfg, void *ctx) {
+  (void)ctx;
+  assert_int_equal(wsm_conn_init_open(c, cfg), 0);
+}
+
 void t_feed_all_ways(const struct wsm_config *cfg, const uint8_t *in, size_t len,
                      struct t_log *log_out, struct wsm_conn *c_out) {
+  t_feed_all_ways_setup(cfg, setup_open, NULL, NULL, in, len, log_out, c_out);
+}
+
+void t_feed_all_ways_setup(const struct wsm_config *cfg, t_setup_fn setup, void *ctx,
+                           const struct t_log *proto, const uint8_t *in, size_t len,
+                           struct t_log *log_out, struct wsm_conn *c_out) {
   struct wsm_config k = *cfg;
   uint32_t rs;
   struct wsm_conn ref;
@@ -220,22 +245,28 @@ void t_feed_all_ways(const struct wsm_config *cfg, const uint8_t *in, size_t len
   k.random = t_random;
   k.random_ctx = &rs;
   rs = 12345;
-  assert_int_equal(wsm_conn_init_open(&ref, &k), 0);
+  setup(&ref, &k, ctx);
   t_log_init(&ref_log);
+  if (proto) {
+    ref_log.auto_accept = proto->auto_accept;
+    ref_log.accept = proto->accept;
+  }
   t_feed(&ref, in, len, T_WHOLE, 0, &ref_log);
   ref_out_len = t_peek(&ref, ref_out, sizeof ref_out);
   /* Framing never makes the host hold more than one control frame. */
-  assert_true(ref_log.max_held <= WSM_RECV_HOLD_MAX);
+  if (setup == setup_open) assert_true(ref_log.max_held <= WSM_RECV_HOLD_MAX);
 
   for (int run = 0; run < 17; run++) {
     struct wsm_conn c;
     struct t_log log;
     rs = 12345;
-    assert_int_equal(wsm_conn_init_open(&c, &k), 0);
+    setup(&c, &k, ctx);
     t_log_init(&log);
+    log.auto_accept = ref_log.auto_accept;
+    log.accept = ref_log.accept;
     t_feed(&c, in, len, run == 0 ? T_BYTES : T_RANDOM, (unsigned)run * 7919u, &log);
     t_assert_logs_equal(&ref_log, &log);
-    assert_true(log.max_held <= WSM_RECV_HOLD_MAX);
+    if (setup == setup_open) assert_true(log.max_held <= WSM_RECV_HOLD_MAX);
     /* Queued replies may differ only where a newer ping replaced a pong
      * that a finer split had not yet been asked for; compare the final
      * state of the queue. */

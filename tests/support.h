@@ -42,7 +42,13 @@ struct t_log {
   int rc;            /* last return code of wsm_conn_recv */
   size_t events;     /* raw events seen */
   size_t max_held;   /* most unconsumed bytes left with no event */
+  /* Server handshakes: answer each request with wsm_conn_accept(accept) and
+   * record the response bytes as a T_ACCEPTED record. */
+  int auto_accept;
+  const struct wsm_server_accept *accept;
 };
+
+#define T_ACCEPTED 100 /* record type: the 101 response we wrote */
 
 enum t_split { T_WHOLE, T_BYTES, T_RANDOM };
 
@@ -61,6 +67,12 @@ void t_assert_logs_equal(const struct t_log *a, const struct t_log *b);
  */
 void t_feed_all_ways(const struct wsm_config *cfg, const uint8_t *in, size_t len,
                      struct t_log *log, struct wsm_conn *c);
+/* The same from connections that setup() starts (it returns 0 or fails the
+ * test), with the log's auto_accept and accept taken from proto. */
+typedef void (*t_setup_fn)(struct wsm_conn *c, const struct wsm_config *cfg, void *ctx);
+void t_feed_all_ways_setup(const struct wsm_config *cfg, t_setup_fn setup, void *ctx,
+                           const struct t_log *proto, const uint8_t *in, size_t len,
+                           struct t_log *log, struct wsm_conn *c);
 /* Copy the queued output of c into out, leaving it queued. */
 size_t t_peek(struct wsm_conn *c, uint8_t *out, size_t cap);
 /* Take all queued output of c into out (cap bytes); returns its size. */
