@@ -90,7 +90,7 @@ static void append_partial(struct t_log *log, const uint8_t *data, size_t len) {
   log->partial_len += len;
 }
 
-static void record(struct t_log *log, const struct wsm_event *ev) {
+void t_record(struct t_log *log, const struct wsm_event *ev) {
   log->events++;
   switch (ev->type) {
   case WSM_EV_DATA:
@@ -162,7 +162,7 @@ int t_feed(struct wsm_conn *c, const uint8_t *in, size_t len, enum t_split split
       memset(&ev, 0, sizeof ev); /* frame events leave ev.http untouched */
       rc = wsm_conn_recv(c, buf, have, &used, &ev);
       assert_true(used <= have);
-      if (ev.type != WSM_EV_NONE) record(log, &ev); /* before data moves */
+      if (ev.type != WSM_EV_NONE) t_record(log, &ev); /* before data moves */
       if (ev.type == WSM_EV_REQUEST && log->auto_accept) {
         uint8_t resp[2048];
         size_t n;

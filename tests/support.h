@@ -52,6 +52,9 @@ struct t_log {
 
 enum t_split { T_WHOLE, T_BYTES, T_RANDOM };
 
+/* Add one event to log, joining DATA chunks into messages. */
+void t_record(struct t_log *log, const struct wsm_event *ev);
+
 void t_log_init(struct t_log *log);
 void t_log_free(struct t_log *log);
 /* Feed input to c as the split says, presenting unconsumed bytes again as
