@@ -5,8 +5,21 @@
  * sequence could contain, which is what fail-fast text handling needs
  * (overlongs, surrogates and code points above U+10FFFF are caught at their
  * second byte). ASCII runs are skipped a word at a time.
+ *
+ * Long runs go through a vector validator (AVX2, chosen at run time) that
+ * checks 32 bytes at once by classifying each pair of adjacent bytes with
+ * three nibble lookups. It only says how far the input is surely valid; the
+ * automaton then restarts at the last character boundary before that point,
+ * so it alone decides where input turns invalid and what state is carried
+ * to the next chunk.
  */
 #include "wsm_internal.h"
+
+#if !defined(WSM_NO_SIMD) && (defined(__GNUC__) || defined(__clang__)) && \
+    (defined(__x86_64__) || defined(__i386__))
+#define UTF8_AVX2 1
+#include <immintrin.h>
+#endif
 
 /* Byte classes: which bytes behave alike in every state. */
 enum {
@@ -78,6 +91,129 @@ static int word_is_ascii(const uint8_t *p) {
   return (w & UINT64_C(0x8080808080808080)) == 0;
 }
 
+#if defined(UTF8_AVX2)
+/*
+ * Error classes of a byte given the byte before it (prev, cur). Each class
+ * is a product of a condition on prev's high nibble, prev's low nibble and
+ * cur's high nibble, so the AND of three table lookups sets exactly the
+ * classes that apply. Two classes share bit 6 without a false product: both
+ * need prev = Fx and cur = 8x.
+ */
+#define TOO_SHORT 0x01u    /* lead byte, then no continuation */
+#define TOO_LONG 0x02u     /* ASCII, then a continuation */
+#define OVERLONG_3 0x04u   /* E0 80..9F */
+#define TOO_LARGE 0x08u    /* F4 90..BF, F5..FF 90..BF */
+#define SURROGATE 0x10u    /* ED A0..BF */
+#define OVERLONG_2 0x20u   /* C0, C1 */
+#define F_8X 0x40u         /* F0 80..8F (overlong), F5..FF 80..8F */
+#define TWO_CONTS 0x80u    /* continuation, then continuation */
+
+#define B(x) ((char)(x))
+__attribute__((target("avx2"))) static __m256i utf8_classes(__m256i cur, __m256i prev1) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const __m256i prev_high_table = _mm256_setr_epi8(
+      B(TOO_LONG), B(TOO_LONG), B(TOO_LONG), B(TOO_LONG), B(TOO_LONG), B(TOO_LONG),
+      B(TOO_LONG), B(TOO_LONG), B(TWO_CONTS), B(TWO_CONTS), B(TWO_CONTS), B(TWO_CONTS),
+      B(TOO_SHORT | OVERLONG_2), B(TOO_SHORT), B(TOO_SHORT | OVERLONG_3 | SURROGATE),
+      B(TOO_SHORT | TOO_LARGE | F_8X),
+      B(TOO_LONG), B(TOO_LONG), B(TOO_LONG), B(TOO_LONG), B(TOO_LONG), B(TOO_LONG),
+      B(TOO_LONG), B(TOO_LONG), B(TWO_CONTS), B(TWO_CONTS), B(TWO_CONTS), B(TWO_CONTS),
+      B(TOO_SHORT | OVERLONG_2), B(TOO_SHORT), B(TOO_SHORT | OVERLONG_3 | SURROGATE),
+      B(TOO_SHORT | TOO_LARGE | F_8X));
+#define ANY (TOO_SHORT | TOO_LONG | TWO_CONTS)
+  const __m256i prev_low_table = _mm256_setr_epi8(
+      B(ANY | OVERLONG_3 | OVERLONG_2 | F_8X), B(ANY | OVERLONG_2), B(ANY), B(ANY),
+      B(ANY | TOO_LARGE), B(ANY | TOO_LARGE | F_8X), B(ANY | TOO_LARGE | F_8X),
+      B(ANY | TOO_LARGE | F_8X), B(ANY | TOO_LARGE | F_8X), B(ANY | TOO_LARGE | F_8X),
+      B(ANY | TOO_LARGE | F_8X), B(ANY | TOO_LARGE | F_8X), B(ANY | TOO_LARGE | F_8X),
+      B(ANY | TOO_LARGE | F_8X | SURROGATE), B(ANY | TOO_LARGE | F_8X),
+      B(ANY | TOO_LARGE | F_8X),
+      B(ANY | OVERLONG_3 | OVERLONG_2 | F_8X), B(ANY | OVERLONG_2), B(ANY), B(ANY),
+      B(ANY | TOO_LARGE), B(ANY | TOO_LARGE | F_8X), B(ANY | TOO_LARGE | F_8X),
+      B(ANY | TOO_LARGE | F_8X), B(ANY | TOO_LARGE | F_8X), B(ANY | TOO_LARGE | F_8X),
+      B(ANY | TOO_LARGE | F_8X), B(ANY | TOO_LARGE | F_8X), B(ANY | TOO_LARGE | F_8X),
+      B(ANY | TOO_LARGE | F_8X | SURROGATE), B(ANY | TOO_LARGE | F_8X),
+      B(ANY | TOO_LARGE | F_8X));
+#undef ANY
+#define CONT8 (TOO_LONG | TWO_CONTS | OVERLONG_2 | OVERLONG_3 | F_8X)
+#define CONT9 (TOO_LONG | TWO_CONTS | OVERLONG_2 | OVERLONG_3 | TOO_LARGE)
+#define CONTAB (TOO_LONG | TWO_CONTS | OVERLONG_2 | SURROGATE | TOO_LARGE)
+  const __m256i cur_high_table = _mm256_setr_epi8(
+      B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT),
+      B(TOO_SHORT), B(TOO_SHORT), B(CONT8), B(CONT9), B(CONTAB), B(CONTAB), B(TOO_SHORT),
+      B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT),
+      B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT),
+      B(TOO_SHORT), B(TOO_SHORT), B(CONT8), B(CONT9), B(CONTAB), B(CONTAB), B(TOO_SHORT),
+      B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT));
+#undef CONT8
+#undef CONT9
+#undef CONTAB
+  __m256i prev_high = _mm256_and_si256(_mm256_srli_epi16(prev1, 4), low4);
+  __m256i prev_low = _mm256_and_si256(prev1, low4);
+  __m256i cur_high = _mm256_and_si256(_mm256_srli_epi16(cur, 4), low4);
+  return _mm256_and_si256(
+      _mm256_and_si256(_mm256_shuffle_epi8(prev_high_table, prev_high),
+                       _mm256_shuffle_epi8(prev_low_table, prev_low)),
+      _mm256_shuffle_epi8(cur_high_table, cur_high));
+}
+#undef B
+
+/* The input shifted right by n bytes, with the last bytes of prev in front. */
+#define SHIFT_IN(cur, prev, n) \
+  _mm256_alignr_epi8((cur), _mm256_permute2x128_si256((prev), (cur), 0x21), 16 - (n))
+
+/*
+ * How many bytes from the start are surely valid UTF-8, in whole 32-byte
+ * blocks; the input starts at a character boundary, and the last block may
+ * end inside a character. Stops before the first block that holds an error.
+ */
+__attribute__((target("avx2"))) static size_t utf8_valid_blocks(const uint8_t *p,
+                                                                 size_t len) {
+  __m256i prev = _mm256_setzero_si256();
+  __m256i pending = _mm256_setzero_si256(); /* last block ended mid-character */
+  size_t i = 0;
+  for (; len - i >= 32; i += 32) {
+    __m256i cur = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+    if (_mm256_movemask_epi8(cur) == 0 && _mm256_testz_si256(pending, pending)) {
+      prev = cur; /* all ASCII after a complete character */
+      continue;
+    }
+    __m256i prev1 = SHIFT_IN(cur, prev, 1);
+    __m256i err = utf8_classes(cur, prev1);
+    /* A continuation after a continuation is right only as the third byte
+     * of a 3- or 4-byte character or the fourth of a 4-byte one. */
+    __m256i third = _mm256_subs_epu8(SHIFT_IN(cur, prev, 2), _mm256_set1_epi8((char)(0xE0 - 0x80)));
+    __m256i fourth = _mm256_subs_epu8(SHIFT_IN(cur, prev, 3), _mm256_set1_epi8((char)(0xF0 - 0x80)));
+    __m256i must_be_cont = _mm256_and_si256(_mm256_or_si256(third, fourth),
+                                            _mm256_set1_epi8((char)0x80));
+    err = _mm256_xor_si256(err, must_be_cont);
+    if (!_mm256_testz_si256(err, err)) break;
+    /* Does this block end inside a character? Then the next block must be
+     * checked even if it is ASCII. */
+    pending = _mm256_subs_epu8(cur, _mm256_setr_epi8(
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        (char)(0xF0 - 1), (char)(0xE0 - 1), (char)(0xC0 - 1)));
+    prev = cur;
+  }
+  return i;
+}
+#undef SHIFT_IN
+
+/* Use the vector validator from data + i? Returns the new position: a
+ * character boundary at or after i. */
+static size_t skip_valid_run(const uint8_t *data, size_t i, size_t len) {
+  size_t j, k;
+  if (!__builtin_cpu_supports("avx2")) return i;
+  j = i + utf8_valid_blocks(data + i, len - i);
+  /* Back up over a character the last block may have cut. */
+  k = j;
+  for (int n = 0; n < 3 && k > i && (data[k - 1] & 0xC0u) == 0x80u; n++) k--;
+  if (k > i && data[k - 1] >= 0xC0u) k--;
+  return k;
+}
+#endif
+
 int wsm_utf8_feed(struct wsm_utf8 *v, const uint8_t *data, size_t len,
                   size_t *valid_len) {
   uint32_t state = v->state;
@@ -88,6 +224,9 @@ int wsm_utf8_feed(struct wsm_utf8 *v, const uint8_t *data, size_t len,
   }
   while (i < len) {
     if (state == S_ACCEPT) {
+#if defined(UTF8_AVX2)
+      if (len - i >= 128) i = skip_valid_run(data, i, len);
+#endif
       while (len - i >= 16 && word_is_ascii(data + i) && word_is_ascii(data + i + 8))
         i += 16;
       while (i < len && data[i] < 0x80) i++;

@@ -671,6 +671,51 @@ static void test_utf8_differential_random(void **state) {
   assert_true(counts[2] > 20000);
 }
 
+/* Long strings, so that the vector path (runs of 128 bytes and more) is taken:
+ * valid text of every character length with ASCII runs, then a corruption
+ * at a random place (or none), at a random alignment; checked whole and in
+ * pieces against the reference. */
+static void test_utf8_differential_long(void **state) {
+  static const uint8_t reps[] = {0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xE0, 0xED, 0xEF,
+                                 0xF0, 0xF4, 0xF5, 0xFF, 0x41, 0x00, 0xA0, 0x90};
+  uint64_t rng = 0x13198A2E03707344u;
+  uint8_t *buf = malloc(8192 + 16);
+  (void)state;
+  assert_non_null(buf);
+  for (int iter = 0; iter < 20000; iter++) {
+    size_t align = rng_below(&rng, 16), len = 0, target = 128 + rng_below(&rng, 4000);
+    uint8_t *s = buf + align;
+    unsigned mix = (unsigned)rng_below(&rng, 4); /* 0: mostly ASCII .. 3: mostly 4-byte */
+    while (len + 4 <= target) {
+      uint32_t cp;
+      size_t kind = rng_below(&rng, 8);
+      if (kind < 4 - mix) cp = (uint32_t)rng_below(&rng, 0x80);
+      else if (kind < 5) cp = 0x80 + (uint32_t)rng_below(&rng, 0x800 - 0x80);
+      else if (kind < 7) {
+        cp = 0x800 + (uint32_t)rng_below(&rng, 0x10000 - 0x800);
+        if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xE000;
+      } else cp = 0x10000 + (uint32_t)rng_below(&rng, 0x110000 - 0x10000);
+      len += encode_cp(s + len, cp);
+    }
+    if (iter % 3 != 0) {
+      size_t at = rng_below(&rng, len);
+      s[at] = iter % 3 == 1 ? reps[rng_below(&rng, sizeof reps)] : (uint8_t)rng_next(&rng);
+    }
+    long want = ref_validate(s, len);
+    long got = feed_whole(s, len);
+    if (got != want) fail_msg("iteration %d (len %zu): got %ld, reference %ld", iter, len, got, want);
+    if (iter % 8 == 0) {
+      size_t cuts[4], ncuts = rng_below(&rng, 5), pos = 0;
+      for (size_t c = 0; c < ncuts; c++) {
+        pos += rng_below(&rng, len - pos + 1);
+        cuts[c] = pos;
+      }
+      assert_int_equal(feed_in_chunks(s, len, cuts, ncuts), want);
+    }
+  }
+  free(buf);
+}
+
 /* All strings of up to 4 bytes drawn from representatives of every byte
  * class boundary, against the reference. */
 static void test_utf8_differential_exhaustive_short(void **state) {
@@ -748,6 +793,7 @@ int main(void) {
       cmocka_unit_test(test_utf8_ascii_run_one_bad_byte),
       cmocka_unit_test(test_utf8_differential_random),
       cmocka_unit_test(test_utf8_differential_exhaustive_short),
+      cmocka_unit_test(test_utf8_differential_long),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
