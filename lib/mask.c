@@ -118,7 +118,12 @@ unsigned wsm_mask(uint8_t *data, size_t len, const uint8_t key[4], unsigned phas
   phase &= 3u;
   /* A multiple of 4 bytes leaves the phase unchanged, so one pattern that
    * starts at the current phase holds for every register. */
-  for (unsigned j = 0; j < 8; j++) pattern[j] = key[(phase + j) & 3u];
+  if (phase == 0) {
+    memcpy(pattern, key, 4);
+    memcpy(pattern + 4, key, 4);
+  } else {
+    for (unsigned j = 0; j < 8; j++) pattern[j] = key[(phase + j) & 3u];
+  }
   i = len >= 32 ? mask_wide(data, len, pattern) : 0;
   i += mask_words(data + i, len - i, pattern);
   for (; i < len; i++) data[i] ^= pattern[i & 7u];
