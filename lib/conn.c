@@ -573,16 +573,16 @@ int wsm_conn_reject(struct wsm_conn *c, int status, const struct wsm_http_header
 /*
  * Unmask (when key is not NULL) at most a control frame's worth of bytes,
  * inlined, and return the OR of the unmasked bytes, so that one pass also
- * tells whether they are all ASCII.
+ * tells whether they are all ASCII. The 64-bit key is the 4-byte key twice,
+ * which reads the same in either byte order.
  */
 static uint64_t unmask_short(uint8_t *p, size_t len, const uint8_t *key) {
-  uint8_t pattern[8] = {0};
   uint64_t k = 0, w, acc = 0;
+  uint32_t k32;
   size_t i = 0;
   if (key) {
-    memcpy(pattern, key, 4);
-    memcpy(pattern + 4, key, 4);
-    memcpy(&k, pattern, 8);
+    memcpy(&k32, key, 4);
+    k = (uint64_t)k32 << 32 | k32;
   }
   for (; len - i >= 8; i += 8) {
     memcpy(&w, p + i, 8);
@@ -590,11 +590,39 @@ static uint64_t unmask_short(uint8_t *p, size_t len, const uint8_t *key) {
     acc |= w;
     memcpy(p + i, &w, 8);
   }
-  for (; i < len; i++) {
-    p[i] ^= pattern[i & 7u];
-    acc |= p[i];
-  }
+  if (key)
+    for (; i < len; i++) acc |= p[i] ^= key[i & 3u];
+  else
+    for (; i < len; i++) acc |= p[i];
   return acc;
+}
+
+static void small_message_event(struct wsm_event *ev, unsigned b0, uint8_t *p, size_t plen) {
+  ev->type = WSM_EV_DATA;
+  ev->flags = WSM_DATA_BEGIN | WSM_DATA_END | WSM_DATA_FRAME_END;
+  ev->opcode = (enum wsm_opcode)(b0 & 0x0Fu);
+  ev->data = plen ? p : NULL;
+  ev->len = plen;
+  ev->close_code = 0;
+  ev->error = 0;
+}
+
+/* A short text message with bytes above 0x7F: the full UTF-8 check, out of
+ * the short path's way. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int small_text_check(struct wsm_conn *c, uint8_t *p, size_t plen, size_t frame_len,
+                            size_t *consumed, struct wsm_event *ev) {
+  /* RFC 6455 8.1: text must be valid UTF-8, whole. */
+  if (wsm_utf8_check(p, plen) != 0) {
+    clear_event(ev);
+    *consumed = 0;
+    return fail(c, WSM_E_INVALID_UTF8, ev);
+  }
+  *consumed = frame_len;
+  small_message_event(ev, WSM_OP_TEXT | 0x80u, p, plen);
+  return 1;
 }
 
 /*
@@ -616,34 +644,23 @@ static int recv_small_message(struct wsm_conn *c, uint8_t *p, size_t avail,
   c->rx_activity = 1;
   p += hlen;
   seen = unmask_short(p, plen, masked ? p - 4 : NULL);
-  /* RFC 6455 8.1: text must be valid UTF-8, whole. */
-  if (b0 == 0x81u && (seen & UINT64_C(0x8080808080808080)) &&
-      wsm_utf8_check(p, plen) != 0) {
-    clear_event(ev);
-    *consumed = 0;
-    return fail(c, WSM_E_INVALID_UTF8, ev);
-  }
+  if (b0 == 0x81u && (seen & UINT64_C(0x8080808080808080)))
+    return small_text_check(c, p, plen, hlen + plen, consumed, ev);
   *consumed = hlen + plen;
-  ev->type = WSM_EV_DATA;
-  ev->flags = WSM_DATA_BEGIN | WSM_DATA_END | WSM_DATA_FRAME_END;
-  ev->opcode = (enum wsm_opcode)(b0 & 0x0Fu);
-  ev->data = plen ? p : NULL;
-  ev->len = plen;
-  ev->close_code = 0;
-  ev->error = 0;
+  small_message_event(ev, b0, p, plen);
   return 1;
 }
 
-int wsm_conn_recv(struct wsm_conn *c, uint8_t *data, size_t len,
-                  size_t *consumed, struct wsm_event *ev) {
+/* Everything but the short path: kept out of line, so that the short path
+ * does not pay for its registers. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static int recv_general(struct wsm_conn *c, uint8_t *data, size_t len,
+                        size_t *consumed, struct wsm_event *ev) {
   size_t pos = 0;
   unsigned decode_flags;
 
-  if (c->state == WSM_STATE_OPEN && !c->rx_frame_open && !c->rx_msg_begun && !c->msg_buf &&
-      len >= 2 && data) {
-    int rc = recv_small_message(c, data, len, consumed, ev);
-    if (rc) return rc < 0 ? rc : 0;
-  }
   clear_event(ev);
   *consumed = 0;
   if (c->error) return c->error;
@@ -696,6 +713,16 @@ int wsm_conn_recv(struct wsm_conn *c, uint8_t *data, size_t len,
   }
   *consumed = pos;
   return 0;
+}
+
+int wsm_conn_recv(struct wsm_conn *c, uint8_t *data, size_t len,
+                  size_t *consumed, struct wsm_event *ev) {
+  if (c->state == WSM_STATE_OPEN && !c->rx_frame_open && !c->rx_msg_begun && !c->msg_buf &&
+      len >= 2 && data) {
+    int rc = recv_small_message(c, data, len, consumed, ev);
+    if (rc) return rc < 0 ? rc : 0;
+  }
+  return recv_general(c, data, len, consumed, ev);
 }
 
 int wsm_conn_recv_eof(struct wsm_conn *c) {

@@ -65,7 +65,7 @@ static size_t mask_avx2(uint8_t *data, size_t len, const uint8_t pattern[8]) {
 }
 #endif
 
-#if defined(MASK_SSE2)
+#if defined(MASK_SSE2) && !defined(MASK_AVX2)
 static size_t mask_sse2(uint8_t *data, size_t len, const uint8_t pattern[8]) {
   uint64_t k;
   __m128i key;
