@@ -107,7 +107,7 @@ extern "C" {
   X(INVALID_UTF8_SEND, -27, 0, "text to send is not valid UTF-8")              \
   X(CLOSED, -28, 0, "the connection is closed")                                \
   X(ABNORMAL_CLOSURE, -29, 0, "transport closed before the close handshake completed") \
-  X(CLOSE_TIMEOUT, -30, 0, "peer did not answer the close frame in time")      \
+  X(CLOSE_TIMEOUT, -30, 0, "close handshake did not finish in time")      \
   X(PING_TIMEOUT, -31, 1011, "peer did not answer a keepalive ping in time")  \
   X(HTTP_MALFORMED, -32, 0, "malformed HTTP head")                            \
   X(HTTP_HEAD_TOO_LARGE, -33, 0, "HTTP head larger than the limit")           \
@@ -172,10 +172,12 @@ enum wsm_close_code {
 
 #define WSM_FRAME_HEADER_MAX 14  /* 2 + 8 (64-bit length) + 4 (mask key) */
 #define WSM_CONTROL_PAYLOAD_MAX 125
-#define WSM_CONTROL_FRAME_MAX (WSM_FRAME_HEADER_MAX + WSM_CONTROL_PAYLOAD_MAX)
+/* A control frame: a 2-byte header, a mask key, at most 125 bytes. */
+#define WSM_CONTROL_FRAME_MAX (2 + 4 + WSM_CONTROL_PAYLOAD_MAX)
 #define WSM_CLOSE_REASON_MAX 123
-/* Most unconsumed bytes wsm_conn_recv() leaves you while framing: a whole
- * control frame with the largest header it may legally have. */
+/* Most unconsumed bytes wsm_conn_recv() leaves you while framing (one whole
+ * control frame: data frame headers, at most 14 bytes, are taken as soon as
+ * they are complete). */
 #define WSM_RECV_HOLD_MAX WSM_CONTROL_FRAME_MAX
 
 /* 1 if a close code may appear in a close frame (RFC 6455 7.4; IANA registry):
@@ -481,7 +483,7 @@ struct wsm_event {
 
 /*
  * The connection. Allocate it anywhere; its size is the API, its fields are
- * private. About 460 bytes on 64-bit targets.
+ * private: 496 bytes on x86-64, less on 32-bit targets.
  */
 struct wsm_conn {
   /* configuration */
@@ -537,13 +539,17 @@ struct wsm_conn {
   uint8_t rx_activity WSM_PRIVATE;
   uint8_t ping_outstanding WSM_PRIVATE;
   uint64_t deadline WSM_PRIVATE;
-  /* queued control frames: the one being written, then a waiting pong, a
-     keepalive ping or our close */
+  /* queued control frames, in order: the one being written, a waiting pong
+     or keepalive ping, and our close */
   uint16_t out_head WSM_PRIVATE;
   uint16_t out_tail WSM_PRIVATE;
-  uint16_t out_pong_at WSM_PRIVATE;  /* start of the waiting pong */
-  uint16_t out_pong_len WSM_PRIVATE; /* its size; 0: no pong waiting */
-  uint8_t out[2 * (2 + 4 + WSM_CONTROL_PAYLOAD_MAX)] WSM_PRIVATE;
+  uint16_t out_pong_at WSM_PRIVATE;   /* start of the waiting pong */
+  uint16_t out_pong_len WSM_PRIVATE;  /* its size; 0: no pong waiting */
+  uint16_t out_close_at WSM_PRIVATE;  /* start of our close frame */
+  uint16_t out_close_len WSM_PRIVATE; /* its size; 0: not waiting */
+  uint16_t out_close_end WSM_PRIVATE; /* its end, once it is on its way */
+  /* two whole control frames, and a close frame with a code only */
+  uint8_t out[2 * (2 + 4 + WSM_CONTROL_PAYLOAD_MAX) + 2 + 4 + 2] WSM_PRIVATE;
 };
 
 /*
@@ -616,8 +622,8 @@ WSM_API int wsm_conn_accept(struct wsm_conn *c, const struct wsm_server_accept *
  * Server, after WSM_EV_REQUEST: refuse with status (400-599, e.g. 401 or 403
  * after an auth or Origin check), extra headers and a body; wsm adds
  * Content-Length and "Connection: close". The connection is CLOSED and
- * wsm_conn_transport() says close once the bytes are written. Returns as
- * wsm_conn_accept().
+ * wsm_conn_transport() says close at once: write the response, then close.
+ * Returns as wsm_conn_accept().
  */
 WSM_API int wsm_conn_reject(struct wsm_conn *c, int status,
                             const struct wsm_http_header *headers,
@@ -631,7 +637,8 @@ WSM_API int wsm_conn_reject(struct wsm_conn *c, int status,
  * max_message) fails the connection with close 1009. A single-frame message
  * whose bytes are all in one input buffer is delivered in place, without a
  * copy. buf NULL returns to streaming mode. The buffer must stay valid while
- * the mode is on. Returns 0, or WSM_E_WRONG_STATE inside a message.
+ * the mode is on. Returns 0, WSM_E_WRONG_STATE inside a message,
+ * WSM_E_INVALID_ARGUMENT (buf NULL with cap), or the sticky error.
  */
 WSM_API int wsm_conn_set_message_buffer(struct wsm_conn *c, uint8_t *buf,
                                         size_t cap);
@@ -644,20 +651,27 @@ WSM_API int wsm_conn_set_message_buffer(struct wsm_conn *c, uint8_t *buf,
  * more bytes than it was given.
  *
  * Returns 0, or a negative error. Protocol errors (the ones with a close code
- * in WSM_ERROR_MAP) fail the connection: *ev is a WSM_EV_ERROR naming the
- * error and the close code queued for the peer, and every later call returns
- * the same error and consumes nothing. WSM_E_INVALID_ARGUMENT and
- * WSM_E_RANDOM_FAILED / WSM_E_NO_RANDOM (a client could not mask an automatic
- * reply) also fail it. After a close frame arrives, further input is
- * consumed and ignored.
+ * in WSM_ERROR_MAP), handshake errors, and WSM_E_RANDOM_FAILED /
+ * WSM_E_NO_RANDOM (a client could not mask an automatic reply) fail the
+ * connection: *ev is a WSM_EV_ERROR naming the error and the close code
+ * queued for the peer, and every later call returns the same error and
+ * consumes nothing. WSM_E_INVALID_ARGUMENT (data NULL with len) and
+ * WSM_E_WRONG_STATE (a server that has not answered WSM_EV_REQUEST yet)
+ * change nothing. After a close frame arrives, further input is consumed
+ * and ignored (RFC 6455 1.4).
+ *
+ * Any split gives the same events, except for how a message is cut into
+ * chunks; in particular how much of a message that then fails (invalid
+ * UTF-8, say) was delivered before the error depends on the split.
  */
 WSM_API int wsm_conn_recv(struct wsm_conn *c, uint8_t *data, size_t len,
                           size_t *consumed, struct wsm_event *ev);
 
 /*
  * Tell wsm that the transport reached end of stream. Returns 0 when the close
- * handshake had completed, else WSM_E_ABNORMAL_CLOSURE (the connection is then
- * closed with code 1006, and wsm_conn_close_info reports it).
+ * handshake had completed, the connection's earlier error if it had one, else
+ * WSM_E_ABNORMAL_CLOSURE (the connection is then closed with code 1006, and
+ * wsm_conn_close_info reports it).
  */
 WSM_API int wsm_conn_recv_eof(struct wsm_conn *c);
 
@@ -696,9 +710,11 @@ WSM_API int wsm_conn_send_header(struct wsm_conn *c, enum wsm_opcode opcode,
                                  uint8_t hdr[WSM_FRAME_HEADER_MAX],
                                  size_t *hdr_len, uint8_t mask_key[4]);
 /*
- * Encode a ping or an unsolicited pong (opcode WSM_OP_PING / WSM_OP_PONG) of
- * at most 125 bytes into out; it may go between the frames of a message.
- * Returns as wsm_conn_send(), or WSM_E_CONTROL_TOO_LONG.
+ * Encode a ping or a pong (opcode WSM_OP_PING / WSM_OP_PONG) of at most 125
+ * bytes into out; it may go between the frames of a message. A pong may
+ * still be sent after our close until the peer's close arrives (RFC 6455
+ * 5.5.2); a ping may not. Returns as wsm_conn_send(), or
+ * WSM_E_CONTROL_TOO_LONG.
  */
 WSM_API int wsm_conn_send_control(struct wsm_conn *c, enum wsm_opcode opcode,
                                   const uint8_t *data, size_t len,
@@ -710,7 +726,8 @@ WSM_API int wsm_conn_send_control(struct wsm_conn *c, enum wsm_opcode opcode,
  * or outside the allowed ranges), WSM_E_INVALID_ARGUMENT (reason too long or
  * given without a code), WSM_E_INVALID_UTF8_SEND, WSM_E_CLOSE_SENT (a close
  * was already queued: closing twice is an error, not a second frame),
- * WSM_E_WRONG_STATE (before OPEN), or the sticky error.
+ * WSM_E_WRONG_STATE (before OPEN), WSM_E_NO_RANDOM / WSM_E_RANDOM_FAILED (a
+ * client), or the sticky error.
  */
 WSM_API int wsm_conn_close(struct wsm_conn *c, uint16_t code,
                            const char *reason, size_t reason_len);
@@ -718,15 +735,19 @@ WSM_API int wsm_conn_close(struct wsm_conn *c, uint16_t code,
 /* ---- queued output (pong replies, close frames) -------------------------- */
 
 /*
- * The bytes wsm has queued for the peer: whole frames, to be written before
- * or between your own frames, never inside one. Returns their count (0: none)
- * and points *data at them; valid until the next call on c.
+ * The bytes wsm has queued for the peer: whole frames (pongs, keepalive
+ * pings, the close frame, or a handshake error response). Write them at a
+ * boundary between your own frames, never inside one; frames you encoded
+ * before wsm_conn_close() go out before the queue. Returns their count (0:
+ * none) and points *data at them; valid until the next call on c.
  *
- * Bound: 262 bytes, the frame being written and one more. A newer ping
- * replaces a pong not yet begun (RFC 6455 5.5.3 allows answering only the
- * latest ping), so a ping flood grows nothing when you do not drain. Our
- * close frame goes after a waiting pong when both fit, and replaces it when
- * they do not (only when a pong is half-written as well).
+ * Bound: 270 bytes. A newer ping replaces a pong not yet begun (RFC 6455
+ * 5.5.3 allows answering only the latest ping), so a ping flood grows
+ * nothing when you do not drain. Every ping gets its pong until the peer's
+ * close arrives, also after our close (5.5.2): before our close frame while
+ * that waits, after it once it is on its way. When a pong is half-written,
+ * another waits and the close comes too, the close's reason is cut short to
+ * fit; the code always fits.
  */
 WSM_API size_t wsm_conn_output(struct wsm_conn *c, const uint8_t **data);
 /* Mark n bytes of wsm_conn_output() as written. Returns 0 or
@@ -741,7 +762,8 @@ WSM_API enum wsm_transport wsm_conn_transport(const struct wsm_conn *c);
 struct wsm_close_info {
   uint16_t code_received; /* close code from the peer; 1005: none given;
                              1006: no close frame arrived (yet) */
-  uint16_t code_sent;     /* close code we sent or queued; 0: none */
+  uint16_t code_sent;     /* close code we sent or queued; 1005: a close
+                             without a code; 0: no close */
   int error;              /* why wsm ended the connection (WSM_E_*), or 0 */
   int peer_closed_first;  /* 1 if the peer's close came before ours */
 };
@@ -750,10 +772,13 @@ WSM_API void wsm_conn_close_info(const struct wsm_conn *c,
 
 /*
  * Pass the time (milliseconds, any monotonic origin) and run the timers: the
- * keepalive ping (queued as output), its deadline, and the wait for the
- * peer's close. Call it at least when wsm_conn_expiry() says. Returns 0 or
- * the error a timer raised (WSM_E_PING_TIMEOUT, WSM_E_CLOSE_TIMEOUT), after
- * which wsm_conn_transport() says WSM_TRANSPORT_CLOSE.
+ * handshake deadline, the keepalive ping (queued as output; skipped while
+ * earlier output waits), its deadline, and the wait for the peer's close.
+ * Call it at least when wsm_conn_expiry() says. Returns 0, or the error a
+ * timer raised (WSM_E_HANDSHAKE_TIMEOUT, WSM_E_PING_TIMEOUT with close 1011
+ * queued, WSM_E_CLOSE_TIMEOUT) or hit (WSM_E_NO_RANDOM, WSM_E_RANDOM_FAILED),
+ * after which wsm_conn_transport() says WSM_TRANSPORT_CLOSE once the queued
+ * output is written.
  */
 WSM_API int wsm_conn_tick(struct wsm_conn *c, uint64_t now_ms);
 /* When wsm_conn_tick() must next be called: UINT64_MAX for never, 0 for

@@ -13,6 +13,7 @@
 #define CLOSE_FAILED 0x10u     /* wsm failed the connection */
 #define CLOSE_EOF 0x20u        /* the transport ended */
 #define CLOSE_EXPIRED 0x40u    /* a timer ended the wait: close the transport */
+#define CLOSE_STARTED 0x80u    /* some of our close frame was written */
 
 #define DEFAULT_MAX_FRAME_PAYLOAD (UINT64_C(16) << 20)
 #define DEFAULT_MAX_MESSAGE (UINT64_C(64) << 20)
@@ -97,6 +98,7 @@ int wsm_conn_init_open(struct wsm_conn *c, const struct wsm_config *cfg) {
 
 int wsm_conn_set_message_buffer(struct wsm_conn *c, uint8_t *buf, size_t cap) {
   if (!c || (!buf && cap)) return WSM_E_INVALID_ARGUMENT;
+  if (c->error) return c->error;
   if (c->rx_msg_begun) return WSM_E_WRONG_STATE;
   c->msg_buf = buf;
   c->msg_cap = buf ? cap : 0;
@@ -118,11 +120,11 @@ static int new_mask_key(struct wsm_conn *c, uint8_t key[4]) {
 }
 
 /*
- * Write one frame (header and payload) into out, which has room for it.
- * Clients mask with a fresh key (RFC 6455 5.3). Returns its size or an error.
+ * Write one frame (header and payload) into out, which has room for it, and
+ * set *size to its size. Clients mask with a fresh key (RFC 6455 5.3).
  */
-static long write_frame(struct wsm_conn *c, uint8_t *out, unsigned opcode,
-                        int fin, const uint8_t *payload, size_t len) {
+static int write_frame(struct wsm_conn *c, uint8_t *out, unsigned opcode, int fin,
+                       const uint8_t *payload, size_t len, size_t *size) {
   struct wsm_frame_header h;
   size_t n;
   h.fin = (uint8_t)(fin != 0);
@@ -135,10 +137,22 @@ static long write_frame(struct wsm_conn *c, uint8_t *out, unsigned opcode,
     if (rc) return rc;
   }
   n = wsm_frame_encode(out, &h);
-  if (len) memmove(out + n, payload, len);
-  if (h.masked) wsm_mask(out + n, len, h.mask_key, 0);
-  return (long)(n + len);
+  if (len) {
+    uintptr_t dst = (uintptr_t)(out + n), src = (uintptr_t)payload;
+    int overlap = src < dst + len && dst < src + len;
+    if (h.masked && !overlap) {
+      wsm_mask_copy(out + n, payload, len, h.mask_key); /* one pass */
+    } else {
+      memmove(out + n, payload, len);
+      if (h.masked) wsm_mask(out + n, len, h.mask_key, 0);
+    }
+  }
+  *size = n + len;
+  return 0;
 }
+
+/* A control frame's header: 2 bytes, and a 4-byte key from a client. */
+static size_t control_header_size(const struct wsm_conn *c) { return is_client(c) ? 6 : 2; }
 
 /* Keep live bytes at the front so that appends always find their room. */
 static void compact_output(struct wsm_conn *c) {
@@ -147,17 +161,23 @@ static void compact_output(struct wsm_conn *c) {
   memmove(c->out, c->out + head, (size_t)(c->out_tail - head));
   c->out_tail = (uint16_t)(c->out_tail - head);
   if (c->out_pong_len) c->out_pong_at = (uint16_t)(c->out_pong_at - head);
+  if (c->out_close_len) c->out_close_at = (uint16_t)(c->out_close_at - head);
+  if ((c->close_flags & (CLOSE_STARTED | CLOSE_WRITTEN)) == CLOSE_STARTED)
+    c->out_close_end = (uint16_t)(c->out_close_end - head);
   c->out_head = 0;
 }
 
-static int queue_control(struct wsm_conn *c, unsigned opcode,
-                         const uint8_t *payload, size_t len) {
-  long n;
+static size_t output_room(const struct wsm_conn *c) { return sizeof c->out - c->out_tail; }
+
+/* Append a control frame at the tail; the caller made room. */
+static int append_control(struct wsm_conn *c, unsigned opcode, const uint8_t *payload,
+                          size_t len, size_t *size) {
+  int rc;
   compact_output(c);
-  if (sizeof c->out - c->out_tail < len + 6) return WSM_E_BUFFER_TOO_SMALL;
-  n = write_frame(c, c->out + c->out_tail, opcode, 1, payload, len);
-  if (n < 0) return (int)n;
-  c->out_tail = (uint16_t)(c->out_tail + n);
+  if (output_room(c) < control_header_size(c) + len) return WSM_E_BUFFER_TOO_SMALL;
+  rc = write_frame(c, c->out + c->out_tail, opcode, 1, payload, len, size);
+  if (rc) return rc;
+  c->out_tail = (uint16_t)(c->out_tail + *size);
   return 0;
 }
 
@@ -166,22 +186,75 @@ static void drop_waiting_pong(struct wsm_conn *c) {
   if (!c->out_pong_len) return;
   memmove(c->out + c->out_pong_at, c->out + end, c->out_tail - end);
   c->out_tail = (uint16_t)(c->out_tail - c->out_pong_len);
+  if (c->out_close_len && c->out_close_at > c->out_pong_at)
+    c->out_close_at = (uint16_t)(c->out_close_at - c->out_pong_len);
   c->out_pong_len = 0;
 }
 
-/* RFC 6455 5.5.3: answer only the latest ping. A pong not yet begun is
- * replaced; one being written finishes first. Nothing follows our close. */
+/* The close frame is queued and not one byte of it written yet. */
+static int close_waiting(const struct wsm_conn *c) {
+  return c->out_close_len && c->out_head <= c->out_close_at;
+}
+
+/* Longest prefix of reason, at most max bytes, that ends between characters. */
+static size_t utf8_cut(const uint8_t *reason, size_t len, size_t max) {
+  if (len <= max) return len;
+  while (max > 0 && (reason[max] & 0xC0u) == 0x80u) max--;
+  return max;
+}
+
+/*
+ * Rewrite the waiting close frame (the last frame in the queue) so that it
+ * takes at most max bytes: the reason is cut short, never the code.
+ */
+static int shrink_waiting_close(struct wsm_conn *c, size_t max) {
+  uint8_t body[WSM_CONTROL_PAYLOAD_MAX], *frame = c->out + c->out_close_at;
+  size_t hlen = control_header_size(c), len = frame[1] & 0x7Fu, size;
+  int rc;
+  if (c->out_close_len <= max) return 0;
+  memcpy(body, frame + hlen, len);
+  if (is_client(c)) wsm_mask(body, len, frame + 2, 0);
+  len = 2 + utf8_cut(body + 2, len - 2, max - hlen - 2);
+  rc = write_frame(c, frame, WSM_OP_CLOSE, 1, body, len, &size);
+  if (rc) return rc;
+  c->out_close_len = (uint16_t)size;
+  c->out_tail = (uint16_t)(c->out_close_at + size);
+  return 0;
+}
+
+/*
+ * RFC 6455 5.5.2 and 5.5.3: answer every ping until the peer's close, or
+ * only the latest of several. A pong not yet begun is replaced; one being
+ * written finishes first. The pong goes before our close while the close is
+ * still waiting (the close then gives up reason bytes if the room needs
+ * them), after it once the close is on its way.
+ */
 static int queue_pong(struct wsm_conn *c, const uint8_t *payload, size_t len) {
+  size_t need = control_header_size(c) + len, size;
   uint16_t at;
   int rc;
-  if (c->close_flags & CLOSE_SENT) return 0;
   drop_waiting_pong(c);
   compact_output(c);
-  at = c->out_tail;
-  rc = queue_control(c, WSM_OP_PONG, payload, len);
+  if (!close_waiting(c)) {
+    at = c->out_tail;
+    rc = append_control(c, WSM_OP_PONG, payload, len, &size);
+  } else {
+    if (output_room(c) < need) {
+      rc = shrink_waiting_close(c, c->out_close_len - (need - output_room(c)));
+      if (rc) return rc;
+    }
+    uint8_t pong[2 + 4 + WSM_CONTROL_PAYLOAD_MAX];
+    rc = write_frame(c, pong, WSM_OP_PONG, 1, payload, len, &size);
+    if (rc) return rc;
+    at = c->out_close_at;
+    memmove(c->out + at + size, c->out + at, c->out_close_len);
+    memcpy(c->out + at, pong, size);
+    c->out_close_at = (uint16_t)(at + size);
+    c->out_tail = (uint16_t)(c->out_tail + size);
+  }
   if (rc) return rc;
   c->out_pong_at = at;
-  c->out_pong_len = (uint16_t)(c->out_tail - at);
+  c->out_pong_len = (uint16_t)size;
   return 0;
 }
 
@@ -190,25 +263,33 @@ static void arm_close_timer(struct wsm_conn *c) {
   c->deadline = DEADLINE_UNARMED;
 }
 
-/* Queue our close frame: code 0 sends an empty body (RFC 6455 5.5.1). */
+/*
+ * Queue our close frame: code 0 sends an empty body (RFC 6455 5.5.1). The
+ * queue holds the frame being written and a waiting pong, and the close
+ * after them; when all three are as large as they can be, the close's reason
+ * is cut to fit (the code always fits).
+ */
 static int queue_close(struct wsm_conn *c, uint16_t code, const uint8_t *reason,
                        size_t reason_len) {
   uint8_t body[WSM_CONTROL_PAYLOAD_MAX];
-  size_t len = 0;
+  size_t len = 0, size, hlen = control_header_size(c);
+  uint16_t at;
   int rc;
+  compact_output(c);
   if (code) {
     wsm_store16_be(body, code);
+    size_t room = output_room(c) > hlen + 2 ? output_room(c) - hlen - 2 : 0;
+    reason_len = utf8_cut(reason, reason_len, room);
     if (reason_len) memcpy(body + 2, reason, reason_len);
     len = 2 + reason_len;
   }
-  /* The queue holds the frame being written and one more: when a pong is
-   * half-written and another waits, the close takes the waiting one's place. */
-  compact_output(c);
-  if (sizeof c->out - c->out_tail < len + 6) drop_waiting_pong(c);
-  rc = queue_control(c, WSM_OP_CLOSE, body, len);
+  at = c->out_tail;
+  rc = append_control(c, WSM_OP_CLOSE, body, len, &size);
   if (rc) return rc;
+  c->out_close_at = at;
+  c->out_close_len = (uint16_t)size;
   c->close_flags |= CLOSE_SENT;
-  c->close_code_sent = code;
+  c->close_code_sent = code ? code : WSM_CLOSE_NO_STATUS;
   if (c->state == WSM_STATE_OPEN) c->state = WSM_STATE_CLOSING;
   arm_close_timer(c);
   return 0;
@@ -239,10 +320,22 @@ int wsm_conn_output_ack(struct wsm_conn *c, size_t n) {
   if (n > (size_t)(c->out_tail - c->out_head)) return WSM_E_INVALID_ARGUMENT;
   c->out_head = (uint16_t)(c->out_head + n);
   if (c->out_pong_len && c->out_head > c->out_pong_at) c->out_pong_len = 0;
+  if (c->out_close_len && c->out_head > c->out_close_at) {
+    /* the close is on its way: from now on only its end matters */
+    c->out_close_end = (uint16_t)(c->out_close_at + c->out_close_len);
+    c->out_close_len = 0;
+    c->close_flags |= CLOSE_STARTED;
+  }
+  if ((c->close_flags & (CLOSE_STARTED | CLOSE_WRITTEN)) == CLOSE_STARTED &&
+      c->out_head >= c->out_close_end) {
+    c->close_flags |= CLOSE_WRITTEN;
+    update_closed(c);
+  }
   if (c->out_head == c->out_tail) {
     c->out_head = c->out_tail = 0;
     c->out_pong_len = 0;
-    if (c->close_flags & CLOSE_SENT) {
+    /* an HTTP error response, queued in place of a close frame */
+    if ((c->close_flags & CLOSE_SENT) && !(c->close_flags & CLOSE_WRITTEN)) {
       c->close_flags |= CLOSE_WRITTEN;
       update_closed(c);
     }
@@ -268,6 +361,9 @@ static int fail(struct wsm_conn *c, int err, struct wsm_event *ev) {
   update_closed(c);
   if (ev) {
     ev->type = WSM_EV_ERROR;
+    ev->flags = 0;
+    ev->data = NULL;
+    ev->len = 0;
     ev->error = err;
     ev->close_code = queued;
   }
@@ -362,7 +458,7 @@ static int handle_control(struct wsm_conn *c, unsigned opcode, uint8_t *p,
   ev->len = len;
   if (opcode == WSM_OP_PING) {
     ev->type = WSM_EV_PING;
-    if (!(c->cfg_flags & WSM_CFG_MANUAL_PONG)) {
+    if (!(c->cfg_flags & WSM_CFG_MANUAL_PONG) && !(c->close_flags & CLOSE_RECEIVED)) {
       int rc = queue_pong(c, p, len);
       if (rc) return fail(c, rc, ev);
     }
@@ -405,16 +501,13 @@ static int take_payload(struct wsm_conn *c, uint8_t *p, size_t avail,
     /* Every byte before this chunk was gathered: the limit check on each
      * header keeps the total within msg_cap. */
     size_t fill = (size_t)(c->rx_msg_len - c->rx_remaining - avail);
-    if ((flags & WSM_DATA_END) && fill == 0) {
-      ev->data = avail ? p : NULL; /* the whole message is here: no copy */
-    } else {
-      if (avail) memcpy(c->msg_buf + fill, p, avail);
-      ev->data = c->msg_buf;
-    }
+    int in_place = (flags & WSM_DATA_END) && fill == 0; /* all here: no copy */
+    if (!in_place && avail) memcpy(c->msg_buf + fill, p, avail);
     if (!(flags & WSM_DATA_END)) return 0;
     ev->type = WSM_EV_MESSAGE;
     ev->opcode = (enum wsm_opcode)c->rx_msg_opcode;
     ev->len = fill + avail;
+    ev->data = ev->len == 0 ? NULL : in_place ? p : c->msg_buf;
     return 1;
   }
 
@@ -670,7 +763,8 @@ static int recv_general(struct wsm_conn *c, uint8_t *data, size_t len,
     *consumed = len; /* RFC 6455 5.5.1: nothing is read after a close */
     return 0;
   }
-  if (len) c->rx_activity = 1;
+  if (len == 0) return 0;
+  c->rx_activity = 1;
   decode_flags = (c->cfg_flags & WSM_CFG_ALLOW_NON_MINIMAL_LENGTH)
                      ? WSM_FRAME_ALLOW_NON_MINIMAL_LENGTH
                      : 0u;
@@ -730,6 +824,7 @@ int wsm_conn_recv_eof(struct wsm_conn *c) {
   int clean = (f & CLOSE_RECEIVED) && (f & CLOSE_SENT);
   c->close_flags |= CLOSE_EOF;
   update_closed(c);
+  c->timer = TIMER_NONE; /* nothing is left to wait for */
   if (clean || c->error) return c->error;
   c->error = WSM_E_ABNORMAL_CLOSURE;
   return WSM_E_ABNORMAL_CLOSURE;
@@ -772,7 +867,6 @@ int wsm_conn_send(struct wsm_conn *c, enum wsm_opcode opcode,
                   uint8_t *out, size_t out_cap, size_t *written) {
   unsigned frame_opcode;
   size_t need;
-  long n;
   int fin = (flags & WSM_SEND_FIN) != 0;
   int check;
   struct wsm_utf8 utf8;
@@ -796,8 +890,8 @@ int wsm_conn_send(struct wsm_conn *c, enum wsm_opcode opcode,
         (fin && wsm_utf8_finish(&utf8) != 0))
       return WSM_E_INVALID_UTF8_SEND;
   }
-  n = write_frame(c, out, frame_opcode, fin, data, len);
-  if (n < 0) return (int)n;
+  rc = write_frame(c, out, frame_opcode, fin, data, len, written);
+  if (rc) return rc;
   commit_data_frame(c, opcode, flags, check);
   if (check) c->tx_utf8 = utf8;
   return 0;
@@ -837,18 +931,21 @@ int wsm_conn_send_control(struct wsm_conn *c, enum wsm_opcode opcode,
                           const uint8_t *data, size_t len, uint8_t *out,
                           size_t out_cap, size_t *written) {
   size_t need;
-  long n;
-  int rc = check_can_send(c);
-  if (rc) return rc;
+  if (c->error) return c->error;
+  /* RFC 6455 5.5.2: a pong is owed to every ping until the peer's close,
+   * even after ours; pings stop with our close. */
+  if ((c->close_flags & CLOSE_SENT) &&
+      (opcode != WSM_OP_PONG || (c->close_flags & CLOSE_RECEIVED)))
+    return WSM_E_CLOSE_SENT;
+  if (c->state != WSM_STATE_OPEN && c->state != WSM_STATE_CLOSING) return WSM_E_WRONG_STATE;
   if ((opcode != WSM_OP_PING && opcode != WSM_OP_PONG) || (!data && len) ||
       !written || (!out && out_cap))
     return WSM_E_INVALID_ARGUMENT;
   if (len > WSM_CONTROL_PAYLOAD_MAX) return WSM_E_CONTROL_TOO_LONG;
-  need = wsm_frame_header_size(len, is_client(c)) + len;
+  need = control_header_size(c) + len;
   *written = need;
   if (out_cap < need) return WSM_E_BUFFER_TOO_SMALL;
-  n = write_frame(c, out, opcode, 1, data, len);
-  return n < 0 ? (int)n : 0;
+  return write_frame(c, out, opcode, 1, data, len, written);
 }
 
 int wsm_conn_close(struct wsm_conn *c, uint16_t code, const char *reason,
@@ -870,6 +967,8 @@ int wsm_conn_close(struct wsm_conn *c, uint16_t code, const char *reason,
 enum wsm_transport wsm_conn_transport(const struct wsm_conn *c) {
   if (c->close_flags & (CLOSE_EOF | CLOSE_EXPIRED)) return WSM_TRANSPORT_CLOSE;
   if (c->state != WSM_STATE_CLOSED) return WSM_TRANSPORT_KEEP;
+  /* what is queued (a pong after our close) goes out first */
+  if (c->out_tail != c->out_head) return WSM_TRANSPORT_KEEP;
   if (!is_client(c) || (c->close_flags & CLOSE_FAILED)) return WSM_TRANSPORT_CLOSE;
   return WSM_TRANSPORT_AWAIT_PEER;
 }
@@ -911,10 +1010,16 @@ static int tick_keepalive(struct wsm_conn *c, uint64_t now_ms) {
   }
   if (now_ms < c->deadline) return 0;
   if (c->ping_outstanding) return fail(c, WSM_E_PING_TIMEOUT, NULL);
-  /* Queue the ping only into an empty queue: if the host is not draining,
-   * the link is backed up and a ping would prove nothing. */
-  if (c->out_tail == c->out_head) {
-    int rc = queue_control(c, WSM_OP_PING, NULL, 0);
+  /* Queue the ping only into an empty queue: while the host is not
+   * draining, the link is backed up and a ping would prove nothing; try
+   * again after another interval. */
+  if (c->out_tail != c->out_head) {
+    c->deadline = deadline_after(now_ms, c->ping_interval_ms);
+    return 0;
+  }
+  {
+    size_t size;
+    int rc = append_control(c, WSM_OP_PING, NULL, 0, &size);
     if (rc) return fail(c, rc, NULL);
   }
   c->ping_outstanding = 1;

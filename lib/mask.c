@@ -116,6 +116,7 @@ unsigned wsm_mask(uint8_t *data, size_t len, const uint8_t key[4], unsigned phas
   size_t i;
 
   phase &= 3u;
+  if (len == 0) return phase;
   /* A multiple of 4 bytes leaves the phase unchanged, so one pattern that
    * starts at the current phase holds for every register. */
   if (phase == 0) {
@@ -128,4 +129,85 @@ unsigned wsm_mask(uint8_t *data, size_t len, const uint8_t key[4], unsigned phas
   i += mask_words(data + i, len - i, pattern);
   for (; i < len; i++) data[i] ^= pattern[i & 7u];
   return (unsigned)((phase + len) & 3u);
+}
+
+/* The copying variants: the same paths, reading src and writing dst. */
+static size_t mask_copy_words(uint8_t *dst, const uint8_t *src, size_t len,
+                              const uint8_t pattern[8]) {
+  uint64_t k, w;
+  size_t i = 0;
+  memcpy(&k, pattern, sizeof k);
+  for (; len - i >= 8; i += 8) {
+    memcpy(&w, src + i, 8);
+    w ^= k;
+    memcpy(dst + i, &w, 8);
+  }
+  return i;
+}
+
+#if defined(MASK_AVX2) || defined(MASK_AVX2_DISPATCH)
+#if defined(MASK_AVX2_DISPATCH)
+__attribute__((target("avx2")))
+#endif
+static size_t mask_copy_avx2(uint8_t *dst, const uint8_t *src, size_t len,
+                             const uint8_t pattern[8]) {
+  uint64_t k;
+  __m256i key;
+  size_t i = 0;
+  memcpy(&k, pattern, sizeof k);
+  key = _mm256_set1_epi64x((long long)k);
+  for (; len - i >= 32; i += 32) {
+    __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(src + i));
+    _mm256_storeu_si256((__m256i *)(void *)(dst + i), _mm256_xor_si256(a, key));
+  }
+  return i;
+}
+#endif
+
+#if defined(MASK_SSE2) && !defined(MASK_AVX2)
+static size_t mask_copy_sse2(uint8_t *dst, const uint8_t *src, size_t len,
+                             const uint8_t pattern[8]) {
+  uint64_t k;
+  __m128i key;
+  size_t i = 0;
+  memcpy(&k, pattern, sizeof k);
+  key = _mm_set1_epi64x((long long)k);
+  for (; len - i >= 16; i += 16) {
+    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+    _mm_storeu_si128((__m128i *)(void *)(dst + i), _mm_xor_si128(a, key));
+  }
+  return i;
+}
+#endif
+
+#if defined(MASK_NEON)
+static size_t mask_copy_neon(uint8_t *dst, const uint8_t *src, size_t len,
+                             const uint8_t pattern[8]) {
+  uint8x16_t key = vcombine_u8(vld1_u8(pattern), vld1_u8(pattern));
+  size_t i = 0;
+  for (; len - i >= 16; i += 16) vst1q_u8(dst + i, veorq_u8(vld1q_u8(src + i), key));
+  return i;
+}
+#endif
+
+void wsm_mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4]) {
+  uint8_t pattern[8];
+  size_t i = 0;
+  if (len == 0) return;
+  memcpy(pattern, key, 4);
+  memcpy(pattern + 4, key, 4);
+  if (len >= 32) {
+#if defined(MASK_AVX2)
+    i = mask_copy_avx2(dst, src, len, pattern);
+#elif defined(MASK_AVX2_DISPATCH)
+    i = len >= 256 && __builtin_cpu_supports("avx2") ? mask_copy_avx2(dst, src, len, pattern)
+                                                     : mask_copy_sse2(dst, src, len, pattern);
+#elif defined(MASK_SSE2)
+    i = mask_copy_sse2(dst, src, len, pattern);
+#elif defined(MASK_NEON)
+    i = mask_copy_neon(dst, src, len, pattern);
+#endif
+  }
+  i += mask_copy_words(dst + i, src + i, len - i, pattern);
+  for (; i < len; i++) dst[i] = (uint8_t)(src[i] ^ pattern[i & 7u]);
 }

@@ -38,7 +38,7 @@ enum {
   C_COUNT
 };
 
-/* States; ACCEPT and REJECT match WSM_UTF8_ACCEPT / WSM_UTF8_REJECT. */
+/* States of the automaton. */
 enum {
   S_ACCEPT, /* between characters */
   S_REJECT,

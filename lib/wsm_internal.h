@@ -90,11 +90,13 @@ WSM_INTERNAL int wsm_hs_write_reject(int status, const struct wsm_http_header *h
                                      size_t count, const uint8_t *body, size_t body_len,
                                      uint8_t *out, size_t cap, size_t *written);
 
+/* mask.c: copy src to dst masking it on the way, in one pass (the two do
+ * not overlap); the key phase is 0. */
+WSM_INTERNAL void wsm_mask_copy(uint8_t *dst, const uint8_t *src, size_t len,
+                                const uint8_t key[4]);
+
 /* random.c: the platform's CSPRNG, or NULL where libc has none. */
 WSM_INTERNAL wsm_random_fn wsm_default_random(void);
 
-/* utf8.c: the DFA step, for callers that inline their own loop. */
-#define WSM_UTF8_ACCEPT 0u
-#define WSM_UTF8_REJECT 1u
 
 #endif /* WSM_INTERNAL_H */

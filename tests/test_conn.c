@@ -827,6 +827,120 @@ static void test_conn_keepalive_ping_and_timeout(void **state) {
   assert_int_equal(out[2] << 8 | out[3], 1011);
 }
 
+static void test_conn_ping_after_our_close_gets_pong(void **state) {
+  (void)state;
+  /* RFC 6455 5.5.2: pings are answered until the peer's close, even after
+   * ours. While our close waits, the pong goes before it. */
+  struct wsm_conn c;
+  uint8_t in[32], out[300];
+  size_t used, n;
+  struct wsm_event ev;
+  assert_int_equal(wsm_conn_init_open(&c, NULL), 0);
+  assert_int_equal(wsm_conn_close(&c, 1000, "bye", 3), 0);
+  n = t_cframe(in, 1, WSM_OP_PING, "p1", 2);
+  assert_int_equal(wsm_conn_recv(&c, in, n, &used, &ev), 0);
+  assert_int_equal(ev.type, WSM_EV_PING);
+  n = t_peek(&c, out, sizeof out);
+  assert_int_equal(n, 4 + 7);
+  assert_memory_equal(out, "\x8a\x02p1\x88\x05\x03\xe8" "bye", n);
+  /* once the close is on its way, a later pong follows it */
+  assert_int_equal(wsm_conn_output_ack(&c, 6), 0);
+  n = t_cframe(in, 1, WSM_OP_PING, "p2", 2);
+  assert_int_equal(wsm_conn_recv(&c, in, n, &used, &ev), 0);
+  n = t_peek(&c, out, sizeof out);
+  assert_int_equal(n, 5 + 4);
+  assert_memory_equal(out + 5, "\x8a\x02p2", 4);
+  /* the host may pong by hand too, but not ping */
+  assert_int_equal(wsm_conn_send_control(&c, WSM_OP_PONG, NULL, 0, out, sizeof out, &n), 0);
+  assert_int_equal(wsm_conn_send_control(&c, WSM_OP_PING, NULL, 0, out, sizeof out, &n),
+                   WSM_E_CLOSE_SENT);
+  /* the transport stays until the queue is written */
+  n = t_cframe(in, 1, WSM_OP_CLOSE, "\x03\xe8", 2);
+  assert_int_equal(wsm_conn_recv(&c, in, n, &used, &ev), 0);
+  assert_int_equal(ev.type, WSM_EV_CLOSE);
+  assert_int_equal(wsm_conn_transport(&c), WSM_TRANSPORT_KEEP);
+  t_drain(&c, out, sizeof out);
+  assert_int_equal(wsm_conn_transport(&c), WSM_TRANSPORT_CLOSE);
+}
+
+static void test_conn_close_reason_cut_when_queue_full(void **state) {
+  (void)state;
+  /* A pong half-written, another waiting, then a close with a 123-byte
+   * reason: the reason is cut to fit, at a character boundary, the code
+   * kept, and no pong is lost. */
+  struct wsm_conn c;
+  uint8_t in[160], payload[125], out[300];
+  char reason[124];
+  size_t used, n;
+  struct wsm_event ev;
+  struct wsm_config cfg;
+  uint32_t rs = 77;
+  wsm_config_init(&cfg, WSM_ROLE_CLIENT);
+  cfg.random = t_random;
+  cfg.random_ctx = &rs;
+  memset(payload, 'x', sizeof payload);
+  for (int i = 0; i < 123; i += 2) memcpy(reason + i, "\xce\xba", 2); /* 'κ' */
+  assert_int_equal(wsm_conn_init_open(&c, &cfg), 0);
+  n = t_sframe(in, 1, WSM_OP_PING, payload, 125);
+  assert_int_equal(wsm_conn_recv(&c, in, n, &used, &ev), 0);
+  assert_int_equal(wsm_conn_output_ack(&c, 1), 0); /* the first pong is under way */
+  assert_int_equal(wsm_conn_recv(&c, in, n, &used, &ev), 0);
+  assert_int_equal(wsm_conn_close(&c, 4000, reason, 122), 0);
+  n = t_peek(&c, out, sizeof out);
+  assert_true(n <= 270);
+  /* remainder of pong 1 (130), pong 2 (131), then the close */
+  assert_int_equal(out[130], 0x8a);
+  assert_int_equal(out[261], 0x88);
+  size_t plen = out[262] & 0x7f;
+  assert_int_equal(n, 261 + 6 + plen);
+  uint8_t body[125];
+  for (size_t i = 0; i < plen; i++) body[i] = out[267 + i] ^ out[263 + i % 4];
+  assert_int_equal(body[0] << 8 | body[1], 4000);
+  assert_int_equal(wsm_utf8_check(body + 2, plen - 2), 0);
+  struct wsm_close_info info;
+  wsm_conn_close_info(&c, &info);
+  assert_int_equal(info.code_sent, 4000);
+}
+
+static void test_conn_close_without_code_reports_1005(void **state) {
+  (void)state;
+  struct wsm_conn c;
+  struct wsm_close_info info;
+  uint8_t out[16];
+  assert_int_equal(wsm_conn_init_open(&c, NULL), 0);
+  wsm_conn_close_info(&c, &info);
+  assert_int_equal(info.code_sent, 0);
+  assert_int_equal(wsm_conn_close(&c, 0, NULL, 0), 0);
+  wsm_conn_close_info(&c, &info);
+  assert_int_equal(info.code_sent, WSM_CLOSE_NO_STATUS);
+  assert_int_equal(t_drain(&c, out, sizeof out), 2);
+  assert_memory_equal(out, "\x88\x00", 2);
+}
+
+static void test_conn_keepalive_waits_for_drained_queue(void **state) {
+  (void)state;
+  /* An undrained pong means the link is backed up: no ping, no timeout. */
+  struct wsm_conn c;
+  struct wsm_config cfg;
+  uint8_t in[16];
+  size_t used, n;
+  struct wsm_event ev;
+  const uint8_t *out;
+  wsm_config_init(&cfg, WSM_ROLE_SERVER);
+  cfg.ping_interval_ms = 100;
+  cfg.ping_timeout_ms = 50;
+  assert_int_equal(wsm_conn_init_open(&c, &cfg), 0);
+  assert_int_equal(wsm_conn_tick(&c, 0), 0);
+  n = t_cframe(in, 1, WSM_OP_PING, "x", 1);
+  assert_int_equal(wsm_conn_recv(&c, in, n, &used, &ev), 0);
+  assert_int_equal(wsm_conn_tick(&c, 50), 0);  /* activity: rearm */
+  assert_int_equal(wsm_conn_tick(&c, 150), 0); /* due, but the pong waits */
+  assert_int_equal(wsm_conn_tick(&c, 250), 0);
+  assert_int_equal(wsm_conn_tick(&c, 350), 0);
+  assert_int_equal(wsm_conn_output(&c, &out), 3); /* just the pong */
+  assert_int_equal(wsm_conn_state(&c), WSM_STATE_OPEN);
+}
+
 /* ---- limits (Autobahn 9.x style, and fragment floods) --------------------- */
 
 static void test_conn_limit_frame_checked_on_header(void **state) {
@@ -1167,6 +1281,10 @@ int main(void) {
       cmocka_unit_test(test_conn_ping_flood_is_bounded),
       cmocka_unit_test(test_conn_unsolicited_pong_delivered),
       cmocka_unit_test(test_conn_keepalive_ping_and_timeout),
+      cmocka_unit_test(test_conn_ping_after_our_close_gets_pong),
+      cmocka_unit_test(test_conn_close_reason_cut_when_queue_full),
+      cmocka_unit_test(test_conn_close_without_code_reports_1005),
+      cmocka_unit_test(test_conn_keepalive_waits_for_drained_queue),
       cmocka_unit_test(test_conn_limit_frame_checked_on_header),
       cmocka_unit_test(test_conn_limit_message_across_fragments),
       cmocka_unit_test(test_conn_limit_fragments_and_empty_flood),

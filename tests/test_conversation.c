@@ -90,7 +90,7 @@ static void send_message(struct end *e, enum wsm_opcode op, const uint8_t *data,
   do {
     size_t n = len - off < frag ? len - off : frag, w;
     unsigned fin = off + n == len ? WSM_SEND_FIN : 0;
-    assert_int_equal(wsm_conn_send(&e->c, op, data + off, n, fin, frame, n + 14, &w), 0);
+    assert_int_equal(wsm_conn_send(&e->c, op, data ? data + off : NULL, n, fin, frame, n + 14, &w), 0);
     pipe_put(e->out, frame, w);
     off += n;
   } while (off < len);
