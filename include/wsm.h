@@ -126,7 +126,9 @@ extern "C" {
   X(HANDSHAKE_EXTENSION, -46, 0, "server chose an extension we did not offer") \
   X(HANDSHAKE_H2, -47, 0, "extended CONNECT without :protocol websocket")    \
   X(HANDSHAKE_TIMEOUT, -48, 0, "opening handshake did not finish in time")   \
-  X(HANDSHAKE_REJECTED, -49, 0, "the host rejected the upgrade request")
+  X(HANDSHAKE_REJECTED, -49, 0, "the host rejected the upgrade request")     \
+  X(HANDSHAKE_BODY, -50, 0, "upgrade request with a body")                   \
+  X(HANDSHAKE_TARGET, -51, 0, "request target is not a resource name or http(s) URI")
 
 #define WSM_ERROR_ENUM_ENTRY(name, value, close_code, text) WSM_E_##name = (value),
 enum wsm_error { WSM_ERROR_MAP(WSM_ERROR_ENUM_ENTRY) };
@@ -429,7 +431,10 @@ struct wsm_config {
   uint64_t max_frame_payload;  /* 0: 16 MiB */
   uint64_t max_message;        /* 0: 64 MiB; also the whole-message limit */
   uint32_t max_fragments;      /* frames per message; 0: 65536 */
-  uint8_t rsv_allowed;         /* RSV bits an extension claimed (0x4 = RSV1) */
+  uint8_t rsv_allowed;         /* RSV bits an extension claimed on the first
+                                  frame of data messages (0x4 = RSV1, as
+                                  permessage-deflate does); control frames
+                                  and continuations must keep them clear */
   wsm_random_fn random;        /* NULL: the platform's (getrandom, arc4random)
                                   where there is one; otherwise client sends
                                   fail with WSM_E_NO_RANDOM */
@@ -465,6 +470,13 @@ enum wsm_event_type {
 #define WSM_DATA_BEGIN 0x1u     /* first chunk of a message */
 #define WSM_DATA_END 0x2u       /* last chunk of a message */
 #define WSM_DATA_FRAME_END 0x4u /* last chunk of a frame */
+/* The message's first frame had RSV1/2/3 set (only bits in rsv_allowed can
+ * be): the payload belongs to that extension, and a text message is not
+ * checked for UTF-8 here, since it is UTF-8 only once the extension undid
+ * its transform. Set on every chunk of the message, and on WSM_EV_MESSAGE. */
+#define WSM_DATA_RSV1 0x40u
+#define WSM_DATA_RSV2 0x20u
+#define WSM_DATA_RSV3 0x10u
 
 struct wsm_event {
   enum wsm_event_type type;
@@ -523,6 +535,7 @@ struct wsm_conn {
   uint8_t rx_mask_key[4] WSM_PRIVATE;
   uint8_t rx_mask_phase WSM_PRIVATE;
   uint8_t rx_msg_opcode WSM_PRIVATE;
+  uint8_t rx_msg_rsv WSM_PRIVATE;
   uint8_t rx_msg_begun WSM_PRIVATE;
   uint8_t rx_msg_delivered WSM_PRIVATE;
   uint32_t rx_fragments WSM_PRIVATE;
@@ -564,6 +577,14 @@ WSM_API int wsm_conn_init(struct wsm_conn *c, const struct wsm_config *cfg);
  * 0 or WSM_E_INVALID_ARGUMENT.
  */
 WSM_API int wsm_conn_init_open(struct wsm_conn *c, const struct wsm_config *cfg);
+
+/*
+ * Set the RSV bits extensions claim (as wsm_config.rsv_allowed), for a host
+ * that learns them during the handshake. Returns 0, WSM_E_INVALID_ARGUMENT
+ * (bits beyond 0x7), WSM_E_WRONG_STATE inside a message, or the sticky
+ * error.
+ */
+WSM_API int wsm_conn_set_rsv_allowed(struct wsm_conn *c, unsigned rsv);
 
 /* ---- opening handshake ---------------------------------------------------- */
 

@@ -105,6 +105,14 @@ int wsm_conn_set_message_buffer(struct wsm_conn *c, uint8_t *buf, size_t cap) {
   return 0;
 }
 
+int wsm_conn_set_rsv_allowed(struct wsm_conn *c, unsigned rsv) {
+  if (!c || rsv > 7u) return WSM_E_INVALID_ARGUMENT;
+  if (c->error) return c->error;
+  if (c->rx_msg_begun) return WSM_E_WRONG_STATE;
+  c->rsv_allowed = (uint8_t)rsv;
+  return 0;
+}
+
 enum wsm_state wsm_conn_state(const struct wsm_conn *c) {
   return (enum wsm_state)c->state;
 }
@@ -380,7 +388,10 @@ static uint64_t message_limit(const struct wsm_conn *c) {
 /* Judge a complete header against the role, the extensions and the message
  * in progress; limits are checked on the declared length, before payload. */
 static int check_header(struct wsm_conn *c, const struct wsm_frame_header *h) {
-  if (h->rsv & ~c->rsv_allowed) return WSM_E_RESERVED_BITS;
+  /* RFC 6455 5.2: RSV bits only with an extension that gives them meaning;
+   * extensions claim them on a message's first frame (RFC 7692 6). */
+  unsigned allowed = h->opcode == WSM_OP_TEXT || h->opcode == WSM_OP_BINARY ? c->rsv_allowed : 0;
+  if (h->rsv & ~allowed) return WSM_E_RESERVED_BITS;
   if (is_client(c)) {
     if (h->masked) return WSM_E_MASK_FORBIDDEN; /* RFC 6455 5.1 */
   } else if (!h->masked && !(c->cfg_flags & WSM_CFG_ALLOW_UNMASKED)) {
@@ -410,6 +421,7 @@ static void start_data_frame(struct wsm_conn *c, const struct wsm_frame_header *
     c->rx_msg_begun = 1;
     c->rx_msg_delivered = 0;
     c->rx_msg_opcode = h->opcode;
+    c->rx_msg_rsv = h->rsv;
     c->rx_msg_len = 0;
     c->rx_fragments = 0;
     wsm_utf8_init(&c->rx_utf8);
@@ -474,8 +486,10 @@ static int handle_control(struct wsm_conn *c, unsigned opcode, uint8_t *p,
  */
 static int take_payload(struct wsm_conn *c, uint8_t *p, size_t avail,
                         size_t *taken, struct wsm_event *ev) {
-  unsigned flags = 0;
-  int text = c->rx_msg_opcode == WSM_OP_TEXT;
+  /* the RSV bits an extension set are passed on; its payload (compressed,
+   * say) is UTF-8 only after the extension undid it */
+  unsigned flags = (unsigned)c->rx_msg_rsv << 4;
+  int text = c->rx_msg_opcode == WSM_OP_TEXT && !c->rx_msg_rsv;
   unsigned phase = c->rx_mask_phase;
 
   *taken = 0;
@@ -505,6 +519,7 @@ static int take_payload(struct wsm_conn *c, uint8_t *p, size_t avail,
     if (!in_place && avail) memcpy(c->msg_buf + fill, p, avail);
     if (!(flags & WSM_DATA_END)) return 0;
     ev->type = WSM_EV_MESSAGE;
+    ev->flags = flags;
     ev->opcode = (enum wsm_opcode)c->rx_msg_opcode;
     ev->len = fill + avail;
     ev->data = ev->len == 0 ? NULL : in_place ? p : c->msg_buf;

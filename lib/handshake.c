@@ -10,6 +10,12 @@ static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /* ---- headers from a parsed head or from the host's own array ------------ */
 
+struct wsm_header_view {
+  const struct wsm_http_head *head;   /* either this */
+  const struct wsm_http_header *list; /* or these count headers */
+  size_t count;
+};
+
 static int view_next(const struct wsm_header_view *v, size_t *pos,
                      struct wsm_http_header *out) {
   if (v->head) return wsm_http_header_next(v->head, pos, out);
@@ -59,29 +65,42 @@ static int is_token(const char *s, size_t len) {
   return 1;
 }
 
-/* Sec-WebSocket-Protocol is a list of tokens (RFC 6455 11.3.4). */
+/* Sec-WebSocket-Protocol is 1#token (RFC 6455 11.3.4): at least one. */
 static int protocols_parse(const char *value, size_t len) {
-  size_t pos = 0, n;
+  size_t pos = 0, n, count = 0;
   const char *item;
-  while (wsm_http_list_next(value, len, &pos, &item, &n) == 1)
+  while (wsm_http_list_next(value, len, &pos, &item, &n) == 1) {
     if (!is_token(item, n)) return 0;
-  return 1;
+    count++;
+  }
+  return count > 0;
 }
 
-/* Sec-WebSocket-Extensions follows RFC 6455 9.1. */
+/* RFC 6455 9.1: a quoted parameter value, unescaped, must still be a token. */
+static int quoted_value_is_token(const char *s, size_t len) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++, n++) {
+    if (s[i] == '\\' && i + 1 < len) i++;
+    if (!wsm_is_tchar((unsigned char)s[i])) return 0;
+  }
+  return n > 0;
+}
+
+/* Sec-WebSocket-Extensions follows RFC 6455 9.1: at least one extension. */
 static int extensions_parse(const char *value, size_t len) {
-  size_t pos = 0, name_len, params_len;
+  size_t pos = 0, name_len, params_len, count = 0;
   const char *name, *params;
   int rc;
   while ((rc = wsm_http_extension_next(value, len, &pos, &name, &name_len, &params,
                                        &params_len)) == 1) {
     size_t ppos = 0;
     struct wsm_http_param p;
-    while ((rc = wsm_http_param_next(params, params_len, &ppos, &p)) == 1) {
-    }
+    while ((rc = wsm_http_param_next(params, params_len, &ppos, &p)) == 1)
+      if (p.quoted && !quoted_value_is_token(p.value, p.value_len)) return 0;
     if (rc < 0) return 0;
+    count++;
   }
-  return rc == 0;
+  return rc == 0 && count > 0;
 }
 
 static int offers_parse(const struct wsm_header_view *v) {
@@ -107,7 +126,7 @@ static void accept_digest(const char *key, size_t key_len, uint8_t digest[20]) {
 }
 
 int wsm_hs_key_digest(const char *key, size_t key_len, uint8_t digest[20]) {
-  uint8_t raw[18];
+  uint8_t raw[18]; /* room for 24 characters' worth, so 17 or 18 show up */
   /* RFC 6455 4.2.1 item 5: the key is base64 of 16 bytes. */
   if (wsm_base64_decode(raw, sizeof raw, key, key_len) != 16) return WSM_E_HANDSHAKE_KEY;
   accept_digest(key, key_len, digest);
@@ -126,15 +145,65 @@ int wsm_accept_key(const char *key, size_t key_len, char accept[WSM_ACCEPT_SIZE]
 
 /* ---- checking requests (server) ------------------------------------------ */
 
+/* RFC 9112 3.2 and RFC 3986 3.2.2: uri-host [ ":" port ], where the host is a
+ * reg-name, an IPv4 address or a bracketed IP literal. */
+static int host_value_ok(const char *s, size_t len) {
+  size_t i = 0;
+  if (len == 0) return 0;
+  if (s[0] == '[') {
+    while (i < len && s[i] != ']') {
+      unsigned char b = (unsigned char)s[++i];
+      if (i < len && b != ']' && !(wsm_is_tchar(b) || b == ':')) return 0;
+    }
+    if (i == len) return 0;
+    i++;
+  } else {
+    for (; i < len && s[i] != ':'; i++) {
+      unsigned char b = (unsigned char)s[i];
+      /* unreserved, sub-delims and pct-encoded */
+      if (!((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+            strchr("-._~%!$&'()*+,;=", b)))
+        return 0;
+    }
+    if (i == 0) return 0;
+  }
+  if (i == len) return 1;
+  if (s[i++] != ':') return 0;
+  for (; i < len; i++)
+    if (s[i] < '0' || s[i] > '9') return 0;
+  return 1;
+}
+
+/* RFC 6455 4.2.1 item 1: the resource name (origin-form), or an absolute
+ * http or https URI. */
+static int target_ok(const char *t, size_t len) {
+  if (len > 0 && t[0] == '/') return 1;
+  return (len > 7 && wsm_ascii_caseeq(t, "http://", 7)) ||
+         (len > 8 && wsm_ascii_caseeq(t, "https://", 8));
+}
+
+/* An upgrade request carries no body: a body would be read as frames. */
+static int has_body(const struct wsm_header_view *v) {
+  struct wsm_http_header h;
+  if (view_find(v, "Transfer-Encoding", NULL)) return 1;
+  switch (view_find(v, "Content-Length", &h)) {
+  case 0: return 0;
+  case 1: return !value_is(&h, "0");
+  default: return 1;
+  }
+}
+
 static int check_http1_request(const struct wsm_header_view *v, int major, int minor,
                                const char *method, size_t method_len,
                                uint8_t digest[20]) {
-  struct wsm_http_header key, version;
+  struct wsm_http_header key, version, host;
   /* RFC 6455 4.2.1, in its order. */
   if (method_len != 3 || memcmp(method, "GET", 3) != 0) return WSM_E_HANDSHAKE_METHOD;
-  if (major < 1 || (major == 1 && minor < 1)) return WSM_E_HANDSHAKE_HTTP_VERSION;
-  /* RFC 9112 3.2: exactly one Host. */
-  if (view_find(v, "Host", NULL) != 1) return WSM_E_HANDSHAKE_HOST;
+  if (major != 1 || minor < 1) return WSM_E_HANDSHAKE_HTTP_VERSION;
+  /* RFC 9112 3.2: exactly one Host, with a valid value. */
+  if (view_find(v, "Host", &host) != 1 || !host_value_ok(host.value, host.value_len))
+    return WSM_E_HANDSHAKE_HOST;
+  if (has_body(v)) return WSM_E_HANDSHAKE_BODY;
   if (!view_has_token(v, "Upgrade", "websocket")) return WSM_E_HANDSHAKE_UPGRADE;
   if (!view_has_token(v, "Connection", "Upgrade")) return WSM_E_HANDSHAKE_CONNECTION;
   switch (view_find(v, "Sec-WebSocket-Key", &key)) {
@@ -153,20 +222,38 @@ static int check_http1_request(const struct wsm_header_view *v, int major, int m
   return 0;
 }
 
+/* HTTP/2 field names are lower case (RFC 9113 8.2.1). */
+static int names_lower_case(const struct wsm_header_view *v) {
+  struct wsm_http_header h;
+  size_t pos = 0;
+  while (view_next(v, &pos, &h))
+    for (size_t i = 0; i < h.name_len; i++)
+      if (h.name[i] >= 'A' && h.name[i] <= 'Z') return 0;
+  return 1;
+}
+
 /* RFC 8441 4 and 5: extended CONNECT; no key, no accept. */
 static int check_h2_request(const struct wsm_header_view *v, const char *method,
                             size_t method_len) {
   struct wsm_http_header h;
-  if (view_find(v, ":method", &h) == 1) {
+  switch (view_find(v, ":method", &h)) {
+  case 0: break;
+  case 1:
     method = h.value;
     method_len = h.value_len;
+    break;
+  default: return WSM_E_HANDSHAKE_H2;
   }
   if (!method || method_len != 7 || memcmp(method, "CONNECT", 7) != 0)
     return WSM_E_HANDSHAKE_METHOD;
+  if (!names_lower_case(v)) return WSM_E_HANDSHAKE_H2;
   if (view_find(v, ":protocol", &h) != 1 || !value_is(&h, "websocket"))
     return WSM_E_HANDSHAKE_H2;
-  if (view_find(v, ":scheme", NULL) != 1 || view_find(v, ":path", NULL) != 1 ||
-      view_find(v, ":authority", NULL) != 1)
+  if (view_find(v, ":scheme", &h) != 1 || !(value_is(&h, "https") || value_is(&h, "http")) ||
+      view_find(v, ":path", NULL) != 1 || view_find(v, ":authority", NULL) != 1)
+    return WSM_E_HANDSHAKE_H2;
+  /* RFC 8441 5: the HTTP/1.1 upgrade headers MUST NOT be used. */
+  if (view_find(v, "connection", NULL) || view_find(v, "upgrade", NULL))
     return WSM_E_HANDSHAKE_H2;
   switch (view_find(v, "sec-websocket-version", &h)) {
   case 0: return WSM_E_HANDSHAKE_VERSION;
@@ -180,8 +267,10 @@ static int check_h2_request(const struct wsm_header_view *v, const char *method,
 
 int wsm_hs_check_request(const struct wsm_http_head *head, uint8_t digest[20]) {
   struct wsm_header_view v = {head, NULL, 0};
-  return check_http1_request(&v, head->version_major, head->version_minor, head->method,
-                             head->method_len, digest);
+  int rc = check_http1_request(&v, head->version_major, head->version_minor, head->method,
+                               head->method_len, digest);
+  if (rc == 0 && !target_ok(head->target, head->target_len)) rc = WSM_E_HANDSHAKE_TARGET;
+  return rc;
 }
 
 int wsm_upgrade_check(const struct wsm_upgrade_request *req, char accept[WSM_ACCEPT_SIZE]) {
@@ -218,6 +307,8 @@ int wsm_handshake_status(int err) {
   case WSM_E_HANDSHAKE_DUPLICATE:
   case WSM_E_HANDSHAKE_SYNTAX:
   case WSM_E_HANDSHAKE_H2:
+  case WSM_E_HANDSHAKE_BODY:
+  case WSM_E_HANDSHAKE_TARGET:
     return 400;
   default:
     return 0;
@@ -254,7 +345,11 @@ int wsm_hs_check_response(const struct wsm_http_head *head, const uint8_t digest
 
   /* RFC 6455 4.1, the client's checks of the server's response, in order. */
   if (head->status != 101) return WSM_E_HANDSHAKE_STATUS;
-  if (!view_has_token(&v, "Upgrade", "websocket")) return WSM_E_HANDSHAKE_UPGRADE;
+  if (head->version_major != 1 || head->version_minor < 1) return WSM_E_HANDSHAKE_HTTP_VERSION;
+  /* item 2: the Upgrade value itself is "websocket", not a list with it */
+  if (view_find(&v, "Upgrade", &h) != 1 || h.value_len != 9 ||
+      !wsm_ascii_caseeq(h.value, "websocket", 9))
+    return WSM_E_HANDSHAKE_UPGRADE;
   if (!view_has_token(&v, "Connection", "Upgrade")) return WSM_E_HANDSHAKE_CONNECTION;
   switch (view_find(&v, "Sec-WebSocket-Accept", &h)) {
   case 0: return WSM_E_HANDSHAKE_ACCEPT;
@@ -341,13 +436,43 @@ static int is_safe_value(const char *s, size_t len) {
   return 1;
 }
 
-static int extra_headers_ok(const struct wsm_http_header *h, size_t count) {
+/* Headers each writer emits itself: a host's extra headers may not repeat
+ * them, so that no message carries two answers to one question. */
+static const char *const request_own[] = {
+    "Host", "Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version",
+    "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions", "Origin", NULL};
+static const char *const accept_own[] = {
+    "Upgrade", "Connection", "Sec-WebSocket-Accept", "Sec-WebSocket-Protocol",
+    "Sec-WebSocket-Extensions", "Content-Length", "Transfer-Encoding", NULL};
+static const char *const reject_own[] = {
+    "Content-Length", "Transfer-Encoding", "Connection", "Sec-WebSocket-Version", NULL};
+
+static int extra_headers_ok(const struct wsm_http_header *h, size_t count,
+                            const char *const *own) {
   if (!h && count) return 0;
-  for (size_t i = 0; i < count; i++)
+  for (size_t i = 0; i < count; i++) {
     if (!h[i].name || !is_token(h[i].name, h[i].name_len) || (!h[i].value && h[i].value_len) ||
         !is_safe_value(h[i].value, h[i].value_len))
       return 0;
+    for (const char *const *o = own; *o; o++)
+      if (name_is(&h[i], *o)) return 0;
+  }
   return 1;
+}
+
+/* A host for the Host header: a reg-name or IPv4 address, or an IPv6
+ * address (which the writer brackets). */
+static int client_host_ok(const char *host) {
+  size_t n = strlen(host), colons = 0;
+  if (n == 0) return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char b = (unsigned char)host[i];
+    if (b == ':') colons++;
+    else if (!((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+               b == '-' || b == '.' || b == '_' || b == '~' || b == '%'))
+      return 0;
+  }
+  return colons == 0 || colons >= 2; /* "name:port" belongs in the port field */
 }
 
 static void put_extra_headers(struct writer *w, const struct wsm_http_header *h,
@@ -375,19 +500,23 @@ int wsm_hs_write_request(const struct wsm_client_request *r, const uint8_t nonce
   char key[WSM_BASE64_LEN(16)];
   const char *path = r->path ? r->path : "/";
 
-  if (!r->host || !*r->host || !is_safe_string(r->host) || strpbrk(r->host, " /[]"))
-    return WSM_E_INVALID_ARGUMENT;
+  if (!r->host || !client_host_ok(r->host)) return WSM_E_INVALID_ARGUMENT;
   if (path[0] != '/' || !is_target(path) || (r->query && !is_target(r->query)))
     return WSM_E_INVALID_ARGUMENT;
   if ((r->origin && !is_safe_string(r->origin)) ||
-      (r->extensions && (!is_safe_string(r->extensions) ||
-                         !extensions_parse(r->extensions, strlen(r->extensions)))))
+      (r->extensions && *r->extensions &&
+       (!is_safe_string(r->extensions) ||
+        !extensions_parse(r->extensions, strlen(r->extensions)))))
     return WSM_E_INVALID_ARGUMENT;
   if (!r->protocols && r->protocol_count) return WSM_E_INVALID_ARGUMENT;
-  for (size_t i = 0; i < r->protocol_count; i++)
+  /* RFC 6455 4.1 item 10: tokens, all unique. */
+  for (size_t i = 0; i < r->protocol_count; i++) {
     if (!r->protocols[i] || !is_token(r->protocols[i], strlen(r->protocols[i])))
       return WSM_E_INVALID_ARGUMENT;
-  if (!extra_headers_ok(r->headers, r->header_count)) return WSM_E_INVALID_ARGUMENT;
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(r->protocols[i], r->protocols[j]) == 0) return WSM_E_INVALID_ARGUMENT;
+  }
+  if (!extra_headers_ok(r->headers, r->header_count, request_own)) return WSM_E_INVALID_ARGUMENT;
 
   wsm_base64_encode(key, nonce, 16);
   accept_digest(key, sizeof key, digest);
@@ -444,6 +573,27 @@ static int request_offers_protocol(const struct wsm_http_head *req, const char *
   return 0;
 }
 
+/* RFC 6455 4.2.2: every extension in the answer was in the client's offer. */
+static int request_offers_extensions(const struct wsm_http_head *req, const char *answer) {
+  size_t pos = 0, n, params_len;
+  const char *name, *params;
+  while (wsm_http_extension_next(answer, strlen(answer), &pos, &name, &n, &params,
+                                 &params_len) == 1) {
+    struct wsm_http_header h;
+    size_t hpos = 0;
+    int found = 0;
+    while (!found && wsm_http_header_next(req, &hpos, &h)) {
+      size_t epos = 0, m, plen;
+      const char *offered, *p;
+      if (!name_is(&h, "Sec-WebSocket-Extensions")) continue;
+      while (wsm_http_extension_next(h.value, h.value_len, &epos, &offered, &m, &p, &plen) == 1)
+        if (m == n && wsm_ascii_caseeq(offered, name, n)) found = 1;
+    }
+    if (!found) return 0;
+  }
+  return 1;
+}
+
 int wsm_hs_write_accept(const struct wsm_server_accept *a, const uint8_t digest[20],
                         uint8_t *out, size_t cap, size_t *written) {
   struct writer w = {out, cap, 0};
@@ -451,12 +601,14 @@ int wsm_hs_write_accept(const struct wsm_server_accept *a, const uint8_t digest[
   const char *protocol = a && a->protocol && *a->protocol ? a->protocol : NULL;
   const char *extensions = a && a->extensions && *a->extensions ? a->extensions : NULL;
 
-  if (a && !extra_headers_ok(a->headers, a->header_count)) return WSM_E_INVALID_ARGUMENT;
+  if (a && !extra_headers_ok(a->headers, a->header_count, accept_own))
+    return WSM_E_INVALID_ARGUMENT;
   if (protocol && (!is_token(protocol, strlen(protocol)) ||
                    (a->request && !request_offers_protocol(a->request, protocol))))
     return WSM_E_INVALID_ARGUMENT;
   if (extensions && (!is_safe_string(extensions) ||
-                     !extensions_parse(extensions, strlen(extensions))))
+                     !extensions_parse(extensions, strlen(extensions)) ||
+                     (a->request && !request_offers_extensions(a->request, extensions))))
     return WSM_E_INVALID_ARGUMENT;
 
   wsm_base64_encode(accept, digest, 20);
@@ -491,7 +643,7 @@ int wsm_hs_write_reject(int status, const struct wsm_http_header *headers, size_
                         const uint8_t *body, size_t body_len, uint8_t *out, size_t cap,
                         size_t *written) {
   struct writer w = {out, cap, 0};
-  if (status < 400 || status > 599 || !extra_headers_ok(headers, count) ||
+  if (status < 400 || status > 599 || !extra_headers_ok(headers, count, reject_own) ||
       (!body && body_len))
     return WSM_E_INVALID_ARGUMENT;
   puts0(&w, "HTTP/1.1 ");

@@ -63,12 +63,6 @@ WSM_INTERNAL int wsm_is_tchar(unsigned char c); /* RFC 9110 5.6.2 */
 WSM_INTERNAL int wsm_ascii_caseeq(const char *a, const char *b, size_t n);
 
 /* handshake.c */
-/* Headers from a parsed head, or from a host's array. */
-struct wsm_header_view {
-  const struct wsm_http_head *head;
-  const struct wsm_http_header *list;
-  size_t count;
-};
 /* SHA-1 behind the accept key of a key that must be base64 of 16 bytes. */
 WSM_INTERNAL int wsm_hs_key_digest(const char *key, size_t key_len, uint8_t digest[20]);
 /* RFC 6455 4.2.1 on a parsed request; digest gets the accept key's hash. */

@@ -307,6 +307,45 @@ static void test_conn_frame_rsv_bits_fail(void **state) {
   }
 }
 
+static void test_conn_frame_rsv_only_on_first_data_frame(void **state) {
+  (void)state;
+  /* A claimed RSV1 is passed on with the message and its payload left
+   * unchecked (it is the extension's); on a continuation or a control frame
+   * it is still an error. */
+  uint8_t key[4] = {9, 8, 7, 6};
+  uint8_t in[64];
+  struct wsm_config cfg = server_cfg();
+  struct t_log log;
+  struct wsm_conn c;
+  struct wsm_event ev;
+  size_t used;
+  cfg.rsv_allowed = 0x4;
+  size_t n = t_frame(in, 0, 4, WSM_OP_TEXT, key, "\xff\xfe", 2, 0);
+  n += t_frame(in + n, 1, 0, WSM_OP_CONTINUATION, key, "\x00", 1, 0);
+  t_feed_all_ways(&cfg, in, n, &log, NULL);
+  assert_int_equal(log.rc, 0);
+  assert_int_equal(log.n, 1);
+  assert_int_equal(log.recs[0].len, 3);
+  t_log_free(&log);
+  assert_int_equal(wsm_conn_init_open(&c, &cfg), 0);
+  n = t_frame(in, 1, 4, WSM_OP_BINARY, key, "z", 1, 0);
+  assert_int_equal(wsm_conn_recv(&c, in, n, &used, &ev), 0);
+  assert_true(ev.flags & WSM_DATA_RSV1);
+  n = t_frame(in, 0, 0, WSM_OP_TEXT, key, "a", 1, 0);
+  n += t_frame(in + n, 1, 4, WSM_OP_CONTINUATION, key, "b", 1, 0);
+  expect_failure(&cfg, in, n, WSM_E_RESERVED_BITS, 1002);
+  n = t_frame(in, 1, 4, WSM_OP_PING, key, "p", 1, 0);
+  expect_failure(&cfg, in, n, WSM_E_RESERVED_BITS, 1002);
+  /* claimed after the handshake, by the host */
+  assert_int_equal(wsm_conn_init_open(&c, NULL), 0);
+  assert_int_equal(wsm_conn_set_rsv_allowed(&c, 8), WSM_E_INVALID_ARGUMENT);
+  assert_int_equal(wsm_conn_set_rsv_allowed(&c, 4), 0);
+  n = t_frame(in, 1, 4, WSM_OP_TEXT, key, "\xff", 1, 0);
+  assert_int_equal(wsm_conn_recv(&c, in, n, &used, &ev), 0);
+  assert_int_equal(ev.type, WSM_EV_DATA);
+  assert_int_equal(ev.flags & (WSM_DATA_RSV1 | WSM_DATA_END), WSM_DATA_RSV1 | WSM_DATA_END);
+}
+
 static void test_conn_frame_rsv_claimed_by_extension(void **state) {
   (void)state;
   uint8_t key[4] = {9, 8, 7, 6};
@@ -1255,6 +1294,7 @@ int main(void) {
       cmocka_unit_test(test_conn_frame_masked_to_client_fails),
       cmocka_unit_test(test_conn_frame_rsv_bits_fail),
       cmocka_unit_test(test_conn_frame_rsv_claimed_by_extension),
+      cmocka_unit_test(test_conn_frame_rsv_only_on_first_data_frame),
       cmocka_unit_test(test_conn_frame_reserved_opcodes_fail),
       cmocka_unit_test(test_conn_frame_control_rules),
       cmocka_unit_test(test_conn_frame_continuation_without_message_fails),

@@ -106,6 +106,19 @@ static void test_handshake_upgrade_check_rfc8441(void **state) {
   h[0] = (struct wsm_http_header)H(":method", "CONNECT");
   h[7] = (struct wsm_http_header)H("sec-websocket-extensions", "a; b=\"unterminated");
   assert_int_equal(wsm_upgrade_check(&r, accept), WSM_E_HANDSHAKE_SYNTAX);
+  h[7] = (struct wsm_http_header)H("sec-websocket-extensions", "permessage-deflate");
+  assert_int_equal(wsm_upgrade_check(&r, accept), 0);
+  /* RFC 8441 5: no Connection or Upgrade; scheme http(s); lower-case names */
+  h[7] = (struct wsm_http_header)H("connection", "upgrade");
+  assert_int_equal(wsm_upgrade_check(&r, accept), WSM_E_HANDSHAKE_H2);
+  h[7] = (struct wsm_http_header)H("Sec-WebSocket-Protocol", "chat");
+  assert_int_equal(wsm_upgrade_check(&r, accept), WSM_E_HANDSHAKE_H2);
+  h[7] = (struct wsm_http_header)H(":method", "CONNECT");
+  assert_int_equal(wsm_upgrade_check(&r, accept), WSM_E_HANDSHAKE_H2);
+  h[7] = (struct wsm_http_header)H("sec-websocket-protocol", "chat");
+  h[2] = (struct wsm_http_header)H(":scheme", "ftp");
+  assert_int_equal(wsm_upgrade_check(&r, accept), WSM_E_HANDSHAKE_H2);
+  h[2] = (struct wsm_http_header)H(":scheme", "https");
   r.header_count = 4; /* no :authority */
   assert_int_equal(wsm_upgrade_check(&r, accept), WSM_E_HANDSHAKE_H2);
 }
@@ -134,6 +147,14 @@ static void test_handshake_server_sample_request(void **state) {
   struct wsm_server_accept a = {"nope", NULL, NULL, 0, &ev.http};
   assert_int_equal(wsm_conn_accept(&c, &a, out, sizeof out, &n), WSM_E_INVALID_ARGUMENT);
   a.protocol = "chat";
+  /* an extension the client did not offer, or a header we write ourselves */
+  a.extensions = "permessage-deflate";
+  assert_int_equal(wsm_conn_accept(&c, &a, out, sizeof out, &n), WSM_E_INVALID_ARGUMENT);
+  a.extensions = NULL;
+  struct wsm_http_header dup = H("Sec-WebSocket-Accept", "x");
+  a.headers = &dup;
+  a.header_count = 1;
+  assert_int_equal(wsm_conn_accept(&c, &a, out, sizeof out, &n), WSM_E_INVALID_ARGUMENT);
   struct wsm_http_header cookie = H("Set-Cookie", "id=1");
   a.headers = &cookie;
   a.header_count = 1;
@@ -233,6 +254,31 @@ static const struct bad_request bad_requests[] = {
      "Sec-WebSocket-Key: " SAMPLE_KEY "\r\nSec-WebSocket-Version: 13\r\n"
      "Sec-WebSocket-Extensions: permessage-deflate; x=\"open\r\n\r\n",
      WSM_E_HANDSHAKE_SYNTAX, 400},
+    /* a body would be read as frames (request smuggling) */
+    {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+     "Content-Length: 5\r\nSec-WebSocket-Key: " SAMPLE_KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
+     WSM_E_HANDSHAKE_BODY, 400},
+    {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+     "Transfer-Encoding: chunked\r\nSec-WebSocket-Key: " SAMPLE_KEY
+     "\r\nSec-WebSocket-Version: 13\r\n\r\n",
+     WSM_E_HANDSHAKE_BODY, 400},
+    {"GET / HTTP/1.1\r\nHost: a, b\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+     "Sec-WebSocket-Key: " SAMPLE_KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
+     WSM_E_HANDSHAKE_HOST, 400},
+    {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+     "Sec-WebSocket-Key: " SAMPLE_KEY "\r\nSec-WebSocket-Version: 13\r\n"
+     "Sec-WebSocket-Protocol:\r\n\r\n",
+     WSM_E_HANDSHAKE_SYNTAX, 400},
+    {"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+     "Sec-WebSocket-Key: " SAMPLE_KEY "\r\nSec-WebSocket-Version: 13\r\n"
+     "Sec-WebSocket-Extensions: foo; a=\"x y\"\r\n\r\n",
+     WSM_E_HANDSHAKE_SYNTAX, 400},
+    {"GET / HTTP/2.0\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+     "Sec-WebSocket-Key: " SAMPLE_KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
+     WSM_E_HANDSHAKE_HTTP_VERSION, 400},
+    {"GET * HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+     "Sec-WebSocket-Key: " SAMPLE_KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
+     WSM_E_HANDSHAKE_TARGET, 400},
     /* malformed HTTP: obs-fold, bare LF, bare CR, NUL, space before colon */
     {"GET / HTTP/1.1\r\nHost: a\r\n continued\r\n\r\n", WSM_E_HTTP_MALFORMED, 400},
     {"GET / HTTP/1.1\nHost: a\r\n\r\n", WSM_E_HTTP_MALFORMED, 400},
@@ -312,6 +358,9 @@ static void test_handshake_server_reject(void **state) {
   assert_int_equal(wsm_conn_recv(&c, buf, 0, &used, &ev), WSM_E_WRONG_STATE);
   struct wsm_http_header www = H("WWW-Authenticate", "Bearer");
   assert_int_equal(wsm_conn_reject(&c, 200, NULL, 0, NULL, 0, out, sizeof out, &n),
+                   WSM_E_INVALID_ARGUMENT);
+  struct wsm_http_header length = H("Content-Length", "0");
+  assert_int_equal(wsm_conn_reject(&c, 401, &length, 1, NULL, 0, out, sizeof out, &n),
                    WSM_E_INVALID_ARGUMENT);
   struct wsm_http_header evil = H("X-Evil", "a\r\nInjected: yes");
   assert_int_equal(wsm_conn_reject(&c, 401, &evil, 1, NULL, 0, out, sizeof out, &n),
@@ -440,6 +489,22 @@ static void test_handshake_client_request_arguments(void **state) {
   assert_non_null(find_bytes(out, n, "Host: [::1]:8080\r\n", 18));
   /* no empty extensions header */
   assert_null(find_bytes(out, n, "Extensions", 10));
+  /* "name:port" belongs in the port field; duplicate protocols; a header
+   * the writer sends itself */
+  r = sample_client_request();
+  r.host = "example.com:8080";
+  assert_int_equal(wsm_conn_client_request(&c, &r, out, sizeof out, &n), WSM_E_WRONG_STATE);
+  assert_int_equal(wsm_conn_init(&c, &cfg), 0);
+  assert_int_equal(wsm_conn_client_request(&c, &r, out, sizeof out, &n), WSM_E_INVALID_ARGUMENT);
+  r = sample_client_request();
+  const char *twice[] = {"chat", "chat"};
+  r.protocols = twice;
+  assert_int_equal(wsm_conn_client_request(&c, &r, out, sizeof out, &n), WSM_E_INVALID_ARGUMENT);
+  r = sample_client_request();
+  struct wsm_http_header key = H("Sec-WebSocket-Key", SAMPLE_KEY);
+  r.headers = &key;
+  r.header_count = 1;
+  assert_int_equal(wsm_conn_client_request(&c, &r, out, sizeof out, &n), WSM_E_INVALID_ARGUMENT);
 }
 
 static size_t build_response(char *out, const struct client_ctx *x, const char *extra) {
@@ -525,6 +590,10 @@ static void test_handshake_client_bad_responses(void **state) {
        WSM_E_HANDSHAKE_DUPLICATE, 101},
       {"HTTP/1.1 101\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nACCEPT\r\n", 0, 101},
       {"HTTP/1.1 10 OK\r\n\r\n", WSM_E_HTTP_MALFORMED, 0},
+      {"HTTP/1.1 101 OK\r\nUpgrade: websocket, h2c\r\nConnection: Upgrade\r\nACCEPT\r\n",
+       WSM_E_HANDSHAKE_UPGRADE, 101},
+      {"HTTP/1.0 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nACCEPT\r\n",
+       WSM_E_HANDSHAKE_HTTP_VERSION, 101},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char head[1024] = "";
