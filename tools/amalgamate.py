@@ -704,8 +704,15 @@ def main(argv):
     if args.output == "-":
         sys.stdout.write(text)
         return 0
+    if os.path.exists(args.output) and not os.path.isfile(args.output):
+        # A device or a pipe (/dev/null, /dev/stdout): write into it, never
+        # replace it.
+        with open(args.output, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        return 0
     directory = os.path.dirname(os.path.abspath(args.output))
     os.makedirs(directory, exist_ok=True)
+    # Through a temporary file, so that a build never sees half a header.
     tmp = args.output + ".tmp"
     with open(tmp, "w", encoding="utf-8", newline="\n") as f:
         f.write(text)
