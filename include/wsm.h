@@ -536,6 +536,7 @@ struct wsm_conn {
   uint8_t rx_mask_phase WSM_PRIVATE;
   uint8_t rx_msg_opcode WSM_PRIVATE;
   uint8_t rx_msg_rsv WSM_PRIVATE;
+  uint8_t rx_small_max WSM_PRIVATE; /* largest payload for the short path */
   uint8_t rx_msg_begun WSM_PRIVATE;
   uint8_t rx_msg_delivered WSM_PRIVATE;
   uint32_t rx_fragments WSM_PRIVATE;

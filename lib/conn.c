@@ -75,6 +75,11 @@ static int apply_config(struct wsm_conn *c, const struct wsm_config *cfg) {
   c->random = cfg->random ? cfg->random : wsm_default_random();
   c->random_ctx = cfg->random ? cfg->random_ctx : NULL;
   c->close_code_received = WSM_CLOSE_ABNORMAL;
+  /* the short path's size bound: a 7-bit length within both limits */
+  c->rx_small_max = (uint8_t)(c->max_frame_payload < WSM_CONTROL_PAYLOAD_MAX
+                                  ? c->max_frame_payload
+                                  : WSM_CONTROL_PAYLOAD_MAX);
+  if (c->max_message < c->rx_small_max) c->rx_small_max = (uint8_t)c->max_message;
   wsm_utf8_init(&c->rx_utf8);
   wsm_utf8_init(&c->tx_utf8);
   if (c->ping_interval_ms) c->timer = TIMER_KEEPALIVE;
@@ -279,7 +284,7 @@ static void arm_close_timer(struct wsm_conn *c) {
  */
 static int queue_close(struct wsm_conn *c, uint16_t code, const uint8_t *reason,
                        size_t reason_len) {
-  uint8_t body[WSM_CONTROL_PAYLOAD_MAX];
+  uint8_t body[WSM_CONTROL_PAYLOAD_MAX] = {0};
   size_t len = 0, size, hlen = control_header_size(c);
   uint16_t at;
   int rc;
@@ -687,21 +692,19 @@ int wsm_conn_reject(struct wsm_conn *c, int status, const struct wsm_http_header
 static uint64_t unmask_short(uint8_t *p, size_t len, const uint8_t *key) {
   uint64_t k = 0, w, acc = 0;
   uint32_t k32;
-  size_t i = 0;
+  uint8_t *end = p + len, *words_end = p + (len & ~(size_t)7);
   if (key) {
     memcpy(&k32, key, 4);
     k = (uint64_t)k32 << 32 | k32;
   }
-  for (; len - i >= 8; i += 8) {
-    memcpy(&w, p + i, 8);
+  for (; p != words_end; p += 8) {
+    memcpy(&w, p, 8);
     w ^= k;
     acc |= w;
-    memcpy(p + i, &w, 8);
+    memcpy(p, &w, 8);
   }
-  if (key)
-    for (; i < len; i++) acc |= p[i] ^= key[i & 3u];
-  else
-    for (; i < len; i++) acc |= p[i];
+  /* the tail starts at a multiple of 8: key byte i % 4 for its i-th byte */
+  for (unsigned i = 0; p != end; p++, i++) acc |= *p ^= key ? key[i & 3u] : 0;
   return acc;
 }
 
@@ -745,9 +748,10 @@ static int recv_small_message(struct wsm_conn *c, uint8_t *p, size_t avail,
   unsigned b0 = p[0], b1 = p[1], masked = b1 >> 7;
   size_t plen = b1 & 0x7Fu, hlen = masked ? 6 : 2;
   uint64_t seen;
-  if ((b0 != 0x81u && b0 != 0x82u) || plen > WSM_CONTROL_PAYLOAD_MAX ||
-      masked != (c->role == WSM_ROLE_SERVER) || avail < hlen + plen ||
-      plen > c->max_frame_payload || plen > c->max_message)
+  /* masked == role: an unmasked frame to a server (role 0) or a masked one
+   * to a client (role 1); the general path reports those */
+  if ((b0 != 0x81u && b0 != 0x82u) || plen > c->rx_small_max || masked == c->role ||
+      avail < hlen + plen)
     return 0;
   c->rx_activity = 1;
   p += hlen;
