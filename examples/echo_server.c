@@ -1,0 +1,623 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * echo_server: a WebSocket echo server on a non-blocking, single-threaded
+ * event loop (epoll on Linux, poll() elsewhere) serving many connections.
+ *
+ *   echo_server [--host ADDR] [--port N] [--protocol NAME]... [--max-message BYTES]
+ *
+ * It shows how a host drives wsm:
+ *   - wsm does the HTTP upgrade (WSM_EV_REQUEST, then wsm_conn_accept);
+ *   - echo by streaming: each chunk of a message goes back as a frame as soon
+ *     as it arrives, so a message of any size passes in constant memory;
+ *   - backpressure: a connection with unsent output is not read;
+ *   - wsm's own frames (pongs, close frames) go between our frames;
+ *   - time through wsm_conn_expiry() and wsm_conn_tick();
+ *   - closing the socket when wsm_conn_transport() says so, without a reset
+ *     that could destroy the close frame (and with it, why we closed);
+ *   - the HTTP layer on its own: a plain "GET /" gets a page to try it with.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <wsm.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Define ECHO_USE_POLL to try the poll() loop on Linux. */
+#if defined(__linux__) && !defined(ECHO_USE_POLL)
+#include <sys/epoll.h>
+#define USE_EPOLL 1
+#else
+#include <poll.h>
+#define USE_EPOLL 0
+#endif
+
+#define READ_BUF_SIZE (64 * 1024) /* holds any request head (8 KiB at most) */
+#define LINGER_MS 5000            /* how long a closing socket may take to write what is left */
+#define DRAIN_MS 2000             /* and then to send its FIN and wait for the peer's */
+#define MAX_PROTOCOLS 16
+
+#define WANT_READ 1u
+#define WANT_WRITE 2u
+
+struct conn {
+  int fd;
+  struct wsm_conn ws;
+  uint8_t in[READ_BUF_SIZE]; /* bytes wsm has not consumed yet, at the front */
+  size_t in_len;
+  uint8_t *out;              /* whole frames to write; NULL when none are pending */
+  size_t out_len, out_sent, out_cap;
+  size_t http_scanned;       /* progress of our own look at the request head */
+  int head_to_wsm;           /* the head asks for an upgrade: wsm handles it */
+  const char *http_answer;   /* the plain HTTP status we answered with */
+  const char *drop;          /* why to close at once (socket error, shutdown) */
+  uint64_t linger_until;     /* 0, or when to give up on an orderly close */
+  int draining;              /* all written and FIN sent: reading to the peer's */
+  int peer_eof;              /* the peer's FIN (or a reset) arrived */
+  unsigned want;             /* WANT_* as registered with the poller */
+  char name[80];             /* peer address, for the log */
+  struct conn *prev, *next;
+};
+
+static struct {
+  const char *host, *port;
+  const char *protocols[MAX_PROTOCOLS];
+  size_t protocol_count;
+  uint64_t max_message;
+} opt = {"127.0.0.1", "9001", {NULL}, 0, 0};
+
+static struct wsm_config config;
+static struct conn *conns; /* every open connection */
+static int listen_fd = -1;
+static int wake_pipe[2] = {-1, -1}; /* the signal handler wakes the loop with it */
+static volatile sig_atomic_t stop_requested;
+
+/* The page for a plain "GET /": it connects back to this server. */
+static const char page[] =
+    "<!doctype html>\n<meta charset=\"utf-8\">\n<title>wsm echo</title>\n"
+    "<style>body{font:16px sans-serif;max-width:40em;margin:2em auto}"
+    "#log{white-space:pre-wrap;border:1px solid #aaa;padding:.5em;min-height:10em}</style>\n"
+    "<h1>wsm echo</h1>\n"
+    "<form id=\"f\"><input id=\"msg\" size=\"40\" autofocus> <button>Send</button></form>\n"
+    "<div id=\"log\"></div>\n<script>\n"
+    "const log = s => { document.getElementById('log').textContent += s + '\\n'; };\n"
+    "const ws = new WebSocket('ws://' + location.host + '/');\n"
+    "ws.onopen = () => log('connected');\n"
+    "ws.onmessage = e => log('echo: ' + e.data);\n"
+    "ws.onclose = e => log('closed: ' + e.code + ' ' + e.reason);\n"
+    "document.getElementById('f').onsubmit = e => {\n"
+    "  e.preventDefault();\n"
+    "  const m = document.getElementById('msg');\n"
+    "  ws.send(m.value); log('sent: ' + m.value); m.value = '';\n"
+    "};\n</script>\n";
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void dispatch(void *ptr, unsigned ready);
+
+/* ---- readiness: epoll, or poll() over the whole set ---------------------- */
+
+#if USE_EPOLL
+static int epoll_fd = -1;
+
+static int poller_init(void) {
+  epoll_fd = epoll_create1(0);
+  return epoll_fd < 0 ? -1 : 0;
+}
+
+static void poller_set(int fd, void *ptr, unsigned want, int op) {
+  struct epoll_event e;
+  memset(&e, 0, sizeof e);
+  e.events = (want & WANT_READ ? (unsigned)EPOLLIN : 0u) |
+             (want & WANT_WRITE ? (unsigned)EPOLLOUT : 0u);
+  e.data.ptr = ptr;
+  epoll_ctl(epoll_fd, op, fd, &e);
+}
+#define poller_add(fd, ptr, want) poller_set(fd, ptr, want, EPOLL_CTL_ADD)
+#define poller_mod(fd, ptr, want) poller_set(fd, ptr, want, EPOLL_CTL_MOD)
+
+static void poller_wait(int timeout_ms) {
+  struct epoll_event ev[64];
+  int n = epoll_wait(epoll_fd, ev, 64, timeout_ms);
+  for (int i = 0; i < n; i++) {
+    unsigned ready = 0; /* errors and hangups: let read() or write() tell */
+    if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ready |= WANT_READ;
+    if (ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ready |= WANT_WRITE;
+    dispatch(ev[i].data.ptr, ready);
+  }
+}
+#else
+static int poller_init(void) { return 0; }
+/* poll() reads each connection's want field on every wait instead. */
+#define poller_add(fd, ptr, want) ((void)0)
+#define poller_mod(fd, ptr, want) ((void)0)
+
+static void poller_wait(int timeout_ms) {
+  size_t n = 2, i = 2;
+  struct conn *c;
+  for (c = conns; c; c = c->next) n++;
+  struct pollfd *pfd = calloc(n, sizeof *pfd);
+  void **ptr = calloc(n, sizeof *ptr);
+  if (pfd && ptr) {
+    pfd[0].fd = listen_fd; /* -1 once closed: poll() skips it */
+    pfd[0].events = POLLIN;
+    ptr[0] = &listen_fd;
+    pfd[1].fd = wake_pipe[0];
+    pfd[1].events = POLLIN;
+    ptr[1] = wake_pipe;
+    for (c = conns; c; c = c->next, i++) {
+      pfd[i].fd = c->fd;
+      pfd[i].events = (short)(c->want & WANT_READ ? POLLIN : POLLOUT);
+      ptr[i] = c;
+    }
+    if (poll(pfd, (nfds_t)n, timeout_ms) > 0) {
+      for (i = 0; i < n; i++) {
+        unsigned ready = 0;
+        if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP)) ready |= WANT_READ;
+        if (pfd[i].revents & (POLLOUT | POLLERR | POLLHUP)) ready |= WANT_WRITE;
+        if (ready) dispatch(ptr[i], ready);
+      }
+    }
+  }
+  free(pfd);
+  free(ptr);
+}
+#endif
+
+/* ---- the output queue ---------------------------------------------------- */
+
+/* Make room for n more bytes; the queue is allocated only while it is used. */
+static int out_reserve(struct conn *c, size_t n) {
+  size_t cap = c->out_cap ? c->out_cap : 4096;
+  uint8_t *p;
+  if (c->out_cap - c->out_len >= n) return 1;
+  while (cap - c->out_len < n) cap *= 2;
+  p = realloc(c->out, cap);
+  if (!p) {
+    c->drop = "out of memory";
+    return 0;
+  }
+  c->out = p;
+  c->out_cap = cap;
+  return 1;
+}
+
+static void out_append(struct conn *c, const void *data, size_t n) {
+  if (!out_reserve(c, n)) return;
+  memcpy(c->out + c->out_len, data, n);
+  c->out_len += n;
+}
+
+/*
+ * Move what wsm queued (pongs, close frames, the error answer to a bad
+ * upgrade) to the end of our queue. Our queue holds only whole frames, so
+ * these land between our frames, never inside one, as wsm_conn_output()
+ * requires. We acknowledge them at once: the queue is now ours to deliver,
+ * and we write all of it before closing the socket.
+ */
+static void take_wsm_output(struct conn *c) {
+  const uint8_t *p;
+  size_t n = wsm_conn_output(&c->ws, &p);
+  if (n == 0) return;
+  out_append(c, p, n);
+  wsm_conn_output_ack(&c->ws, n);
+}
+
+static void flush(struct conn *c) {
+  while (c->out_sent < c->out_len) {
+    ssize_t n = write(c->fd, c->out + c->out_sent, c->out_len - c->out_sent);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        wsm_conn_recv_eof(&c->ws); /* the transport is gone: wsm records 1006 */
+        c->drop = "write failed";
+      }
+      return;
+    }
+    c->out_sent += (size_t)n;
+  }
+  free(c->out); /* drained: an idle connection holds no output memory */
+  c->out = NULL;
+  c->out_len = c->out_sent = c->out_cap = 0;
+}
+
+/* ---- one connection ------------------------------------------------------ */
+
+static int name_is(const struct wsm_http_header *h, const char *name) {
+  return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
+}
+
+/* RFC 6455 4.2.2: pick one of the client's subprotocols; we take the first
+ * in its order that we support. The header may come more than once. */
+static const char *choose_protocol(const struct wsm_http_head *req) {
+  struct wsm_http_header h;
+  size_t pos = 0;
+  while (wsm_http_header_next(req, &pos, &h)) {
+    const char *item;
+    size_t item_len, at = 0;
+    if (!name_is(&h, "Sec-WebSocket-Protocol")) continue;
+    while (wsm_http_list_next(h.value, h.value_len, &at, &item, &item_len))
+      for (size_t i = 0; i < opt.protocol_count; i++)
+        if (strlen(opt.protocols[i]) == item_len &&
+            memcmp(opt.protocols[i], item, item_len) == 0)
+          return opt.protocols[i];
+  }
+  return NULL;
+}
+
+static void accept_upgrade(struct conn *c, const struct wsm_http_head *req) {
+  struct wsm_server_accept a;
+  size_t n = 512;
+  int rc;
+  memset(&a, 0, sizeof a);
+  a.protocol = choose_protocol(req);
+  a.request = req; /* wsm checks that the protocol was offered */
+  do { /* a too-small buffer tells us the size it needs */
+    if (!out_reserve(c, n)) return;
+    rc = wsm_conn_accept(&c->ws, &a, c->out + c->out_len, c->out_cap - c->out_len, &n);
+  } while (rc == WSM_E_BUFFER_TOO_SMALL);
+  if (rc == 0) c->out_len += n;
+  else c->drop = wsm_strerror(rc);
+}
+
+/*
+ * Echo a chunk straight back as one frame. We pass the message's opcode every
+ * time: wsm starts the message with it and writes later frames as
+ * continuations; WSM_SEND_FIN on the last chunk ends the message. An empty
+ * message arrives as one empty chunk with BEGIN and END, and so goes back.
+ */
+static void echo_chunk(struct conn *c, const struct wsm_event *ev) {
+  unsigned flags = (ev->flags & WSM_DATA_END) ? WSM_SEND_FIN : 0u;
+  size_t n;
+  if (!out_reserve(c, ev->len + WSM_FRAME_HEADER_MAX)) return;
+  /* This fails only once we sent a close (at shutdown): then we send no more. */
+  if (wsm_conn_send(&c->ws, ev->opcode, ev->data, ev->len, flags, c->out + c->out_len,
+                    c->out_cap - c->out_len, &n) == 0)
+    c->out_len += n;
+}
+
+static void answer_plain_http(struct conn *c, const struct wsm_http_head *h) {
+  int root = h->method_len == 3 && memcmp(h->method, "GET", 3) == 0 &&
+             h->target_len == 1 && h->target[0] == '/';
+  const char *body = root ? page : "not found\n";
+  char head[256];
+  int n;
+  c->http_answer = root ? "200 OK" : "404 Not Found";
+  n = snprintf(head, sizeof head,
+               "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+               "Connection: close\r\n\r\n",
+               c->http_answer, root ? "text/html; charset=utf-8" : "text/plain",
+               strlen(body));
+  out_append(c, head, (size_t)n);
+  out_append(c, body, strlen(body));
+}
+
+/*
+ * A browser asking for the page sends a plain GET without Upgrade. wsm's
+ * HTTP layer works on its own, without a connection: we parse the head with
+ * it first. A head that asks for an upgrade (or is malformed, or too large)
+ * goes to wsm_conn_recv(), which parses it again and answers any error with
+ * the right status. Returns 1 when the bytes are for wsm.
+ */
+static int head_is_for_wsm(struct conn *c) {
+  struct wsm_http_head head;
+  int rc = wsm_http_parse_request(&head, c->in, c->in_len, WSM_HTTP_HEAD_MAX_DEFAULT,
+                                  &c->http_scanned);
+  if (rc == 0) return 0; /* not all here yet */
+  if (rc < 0 || wsm_http_header_find(&head, "Upgrade", NULL) > 0) {
+    c->head_to_wsm = 1;
+    return 1;
+  }
+  answer_plain_http(c, &head);
+  return 0;
+}
+
+static void process_input(struct conn *c) {
+  size_t pos = 0;
+  if (!c->head_to_wsm && !head_is_for_wsm(c)) return;
+  for (;;) {
+    struct wsm_event ev;
+    size_t used;
+    int rc = wsm_conn_recv(&c->ws, c->in + pos, c->in_len - pos, &used, &ev);
+    pos += used;
+    if (ev.type == WSM_EV_REQUEST) accept_upgrade(c, &ev.http);
+    else if (ev.type == WSM_EV_DATA) echo_chunk(c, &ev);
+    /* Pings are answered by wsm, the peer's close is echoed by wsm, and an
+     * error is logged from wsm_conn_close_info() when the socket closes. */
+    take_wsm_output(c);
+    if (rc < 0 || ev.type == WSM_EV_NONE) break;
+  }
+  /* What is left is a partial frame header or control frame (or a partial
+   * request head): present it again with the next bytes. */
+  memmove(c->in, c->in + pos, c->in_len - pos);
+  c->in_len -= pos;
+}
+
+static void read_input(struct conn *c) {
+  ssize_t n;
+  if (c->draining) { /* bytes the peer sent before it saw our close: drop them */
+    n = read(c->fd, c->in, sizeof c->in);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+      c->peer_eof = 1;
+    return;
+  }
+  if (c->in_len == sizeof c->in) { /* cannot happen: wsm bounds what it leaves */
+    c->drop = "input buffer full";
+    return;
+  }
+  n = read(c->fd, c->in + c->in_len, sizeof c->in - c->in_len);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  if (n <= 0) { /* end of stream, or a reset: wsm tells clean from abnormal */
+    wsm_conn_recv_eof(&c->ws);
+    c->peer_eof = 1;
+    return;
+  }
+  c->in_len += (size_t)n;
+  process_input(c);
+}
+
+static void close_conn(struct conn *c, const char *why) {
+  struct wsm_close_info info;
+  wsm_conn_close_info(&c->ws, &info);
+  if (c->http_answer)
+    fprintf(stderr, "%s closed: answered HTTP %s\n", c->name, c->http_answer);
+  else
+    fprintf(stderr, "%s closed: code received %u, sent %u, error %s%s%s%s\n", c->name,
+            (unsigned)info.code_received, (unsigned)info.code_sent,
+            wsm_err_name(info.error), info.peer_closed_first ? ", peer closed first" : "",
+            why ? "; " : "", why ? why : "");
+  close(c->fd); /* also leaves the epoll set */
+  if (c->prev) c->prev->next = c->next;
+  else conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  free(c->out);
+  free(c);
+}
+
+/*
+ * After anything happened to c: run its timer if due, write, and decide
+ * between closing it, reading it (no output pending) and writing it (output
+ * pending: backpressure). Returns 0 if it was closed.
+ */
+static int settle(struct conn *c, uint64_t now) {
+  unsigned want;
+  if (wsm_conn_expiry(&c->ws) <= now) {
+    wsm_conn_tick(&c->ws, now); /* a timeout shows in wsm_conn_close_info() */
+    take_wsm_output(c);
+  }
+  if (c->out && !c->drop) flush(c);
+  if (c->drop) {
+    close_conn(c, c->drop);
+    return 0;
+  }
+  if (c->http_answer || wsm_conn_transport(&c->ws) != WSM_TRANSPORT_KEEP) {
+    if (!c->linger_until) c->linger_until = now + LINGER_MS;
+    if (now >= c->linger_until) {
+      close_conn(c, c->out ? "peer stopped reading" : "peer did not close");
+      return 0;
+    }
+    if (!c->out && c->peer_eof) {
+      close_conn(c, NULL);
+      return 0;
+    }
+    if (!c->out && !c->draining) {
+      /* Every byte, the close frame last, is written. Closing while the peer
+       * still sends would make TCP reset the connection, and a reset can
+       * destroy our close frame before the peer reads it (it would see
+       * 1006, not why we closed). So send FIN and read until the peer's. */
+      shutdown(c->fd, SHUT_WR);
+      c->draining = 1;
+      c->linger_until = now + DRAIN_MS;
+    }
+  }
+  want = c->out ? WANT_WRITE : WANT_READ;
+  if (want != c->want) {
+    c->want = want;
+    poller_mod(c->fd, c, want);
+  }
+  return 1;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static void accept_all(void) {
+  for (;;) {
+    struct sockaddr_storage sa;
+    socklen_t sa_len = sizeof sa;
+    char host[64], port[16]; /* a numeric IPv6 address and a port fit */
+    int one = 1, fd = accept(listen_fd, (struct sockaddr *)&sa, &sa_len);
+    struct conn *c;
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      return; /* EAGAIN: no more for now */
+    }
+    c = calloc(1, sizeof *c);
+    if (!c) {
+      close(fd);
+      continue;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* echoes are small */
+    c->fd = fd;
+    wsm_conn_init(&c->ws, &config); /* CONNECTING: expects the upgrade request */
+    if (getnameinfo((struct sockaddr *)&sa, sa_len, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+      strcpy(host, "?");
+      strcpy(port, "?");
+    }
+    snprintf(c->name, sizeof c->name, "%s:%s", host, port);
+    c->next = conns;
+    if (conns) conns->prev = c;
+    conns = c;
+    c->want = WANT_READ;
+    poller_add(fd, c, WANT_READ);
+    fprintf(stderr, "%s open\n", c->name);
+  }
+}
+
+static void dispatch(void *ptr, unsigned ready) {
+  struct conn *c = ptr;
+  if (ptr == &listen_fd) {
+    accept_all();
+    return;
+  }
+  if (ptr == wake_pipe) {
+    char b[16];
+    while (read(wake_pipe[0], b, sizeof b) > 0) {}
+    return;
+  }
+  if ((ready & WANT_WRITE) && c->out) flush(c);
+  if ((ready & WANT_READ) && !c->out && !c->drop) read_input(c);
+  settle(c, now_ms());
+}
+
+/* Run due timers and return how long the loop may sleep (-1: forever). A
+ * real server would keep the deadlines in a heap; a scan keeps this short. */
+static int run_timers(uint64_t now) {
+  uint64_t next = UINT64_MAX;
+  struct conn *c, *following;
+  for (c = conns; c; c = following) {
+    uint64_t due;
+    following = c->next;
+    due = wsm_conn_expiry(&c->ws);
+    if (c->linger_until && c->linger_until < due) due = c->linger_until;
+    if (due <= now) {
+      if (!settle(c, now)) continue;
+      due = wsm_conn_expiry(&c->ws);
+      if (c->linger_until && c->linger_until < due) due = c->linger_until;
+    }
+    if (due < next) next = due;
+  }
+  if (next == UINT64_MAX) return -1;
+  return next <= now ? 0 : next - now > INT_MAX ? INT_MAX : (int)(next - now);
+}
+
+/* Say goodbye with 1001 "going away" (RFC 6455 7.4.1) and let the close
+ * handshakes finish; wsm's close timer bounds the wait. */
+static void begin_shutdown(void) {
+  struct conn *c, *following;
+  close(listen_fd);
+  listen_fd = -1;
+  for (c = conns; c; c = following) {
+    following = c->next;
+    if (wsm_conn_state(&c->ws) == WSM_STATE_OPEN) {
+      wsm_conn_close(&c->ws, WSM_CLOSE_GOING_AWAY, "server shutting down", 20);
+      take_wsm_output(c);
+    } else if (wsm_conn_state(&c->ws) == WSM_STATE_CONNECTING) {
+      c->drop = "server shutting down";
+    }
+    settle(c, now_ms());
+  }
+}
+
+static void on_signal(int sig) {
+  int saved = errno;
+  ssize_t r;
+  (void)sig;
+  if (stop_requested) _exit(1); /* a second ^C: leave at once */
+  stop_requested = 1;
+  r = write(wake_pipe[1], "", 1);
+  (void)r;
+  errno = saved;
+}
+
+static int listen_on(const char *host, const char *port) {
+  struct addrinfo hints, *res, *ai;
+  int fd = -1, one = 1;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  if (getaddrinfo(host, port, &hints, &res) != 0) return -1;
+  for (ai = res; ai; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd < 0) continue;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0) break;
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return fd;
+}
+
+static void usage(void) {
+  fprintf(stderr, "usage: echo_server [--host ADDR] [--port N] [--protocol NAME]... "
+                  "[--max-message BYTES]\n");
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  struct sockaddr_storage sa;
+  socklen_t sa_len = sizeof sa;
+  char port[16];
+  struct sigaction act;
+
+  for (int i = 1; i < argc; i += 2) {
+    const char *name = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!value) usage();
+    if (strcmp(name, "--host") == 0) opt.host = value;
+    else if (strcmp(name, "--port") == 0) opt.port = value;
+    else if (strcmp(name, "--protocol") == 0 && opt.protocol_count < MAX_PROTOCOLS)
+      opt.protocols[opt.protocol_count++] = value;
+    else if (strcmp(name, "--max-message") == 0 && strtoull(value, NULL, 10) > 0)
+      opt.max_message = strtoull(value, NULL, 10);
+    else usage();
+  }
+
+  wsm_config_init(&config, WSM_ROLE_SERVER);
+  if (opt.max_message) config.max_message = config.max_frame_payload = opt.max_message;
+  config.flags |= WSM_CFG_NO_SEND_UTF8_CHECK; /* we echo text wsm already validated */
+
+  signal(SIGPIPE, SIG_IGN); /* a write to a closed socket fails with EPIPE instead */
+  if (pipe(wake_pipe) != 0 || poller_init() != 0) return 1;
+  fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK);
+  fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK);
+  memset(&act, 0, sizeof act);
+  act.sa_handler = on_signal;
+  sigemptyset(&act.sa_mask);
+  sigaction(SIGINT, &act, NULL);
+  sigaction(SIGTERM, &act, NULL);
+
+  listen_fd = listen_on(opt.host, opt.port);
+  if (listen_fd < 0) {
+    fprintf(stderr, "echo_server: cannot listen on %s port %s\n", opt.host, opt.port);
+    return 1;
+  }
+  /* Report the port bound, so that --port 0 picks a free one. */
+  getsockname(listen_fd, (struct sockaddr *)&sa, &sa_len);
+  if (getnameinfo((struct sockaddr *)&sa, sa_len, NULL, 0, port, sizeof port, NI_NUMERICSERV) != 0)
+    strcpy(port, opt.port);
+  printf(strchr(opt.host, ':') ? "listening on ws://[%s]:%s/\n" : "listening on ws://%s:%s/\n",
+         opt.host, port);
+  fflush(stdout);
+
+  poller_add(listen_fd, &listen_fd, WANT_READ);
+  poller_add(wake_pipe[0], wake_pipe, WANT_READ);
+  for (;;) {
+    int timeout;
+    if (stop_requested && listen_fd >= 0) begin_shutdown();
+    timeout = run_timers(now_ms());
+    if (stop_requested && conns == NULL) break;
+    poller_wait(timeout);
+  }
+  fprintf(stderr, "echo_server: stopped\n");
+  return 0;
+}
