@@ -620,6 +620,15 @@ WSM_API int wsm_conn_client_request(struct wsm_conn *c,
                                     uint8_t *out, size_t out_cap,
                                     size_t *written);
 
+/*
+ * The subprotocol to answer with: the first one the request offers (in the
+ * client's order of preference, over every Sec-WebSocket-Protocol header)
+ * that is among the n names in supported. Returns that entry of supported,
+ * or NULL when none matches.
+ */
+WSM_API const char *wsm_select_protocol(const struct wsm_http_head *request,
+                                        const char *const *supported, size_t n);
+
 /* How a server answers an upgrade request it accepts. */
 struct wsm_server_accept {
   const char *protocol;        /* chosen subprotocol, or NULL / "" for none */
@@ -762,6 +771,11 @@ WSM_API int wsm_conn_close(struct wsm_conn *c, uint16_t code,
  * boundary between your own frames, never inside one; frames you encoded
  * before wsm_conn_close() go out before the queue. Returns their count (0:
  * none) and points *data at them; valid until the next call on c.
+ *
+ * Acknowledge only what reached the transport: wsm counts acknowledged bytes
+ * as sent, so a host that copies them into its own queue and acknowledges at
+ * once runs the close timer and wsm_conn_transport() ahead of its socket,
+ * and must bound its own queue and flush time.
  *
  * Bound: 270 bytes. A newer ping replaces a pong not yet begun (RFC 6455
  * 5.5.3 allows answering only the latest ping), so a ping flood grows

@@ -594,6 +594,23 @@ static int request_offers_extensions(const struct wsm_http_head *req, const char
   return 1;
 }
 
+const char *wsm_select_protocol(const struct wsm_http_head *request,
+                                const char *const *supported, size_t n) {
+  struct wsm_http_header h;
+  size_t pos = 0;
+  if (!request || (!supported && n)) return NULL;
+  while (wsm_http_header_next(request, &pos, &h)) {
+    size_t ipos = 0, len;
+    const char *item;
+    if (!name_is(&h, "Sec-WebSocket-Protocol")) continue;
+    while (wsm_http_list_next(h.value, h.value_len, &ipos, &item, &len) == 1)
+      for (size_t i = 0; i < n; i++)
+        if (supported[i] && strlen(supported[i]) == len && memcmp(supported[i], item, len) == 0)
+          return supported[i];
+  }
+  return NULL;
+}
+
 int wsm_hs_write_accept(const struct wsm_server_accept *a, const uint8_t digest[20],
                         uint8_t *out, size_t cap, size_t *written) {
   struct writer w = {out, cap, 0};

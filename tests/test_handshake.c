@@ -143,6 +143,12 @@ static void test_handshake_server_sample_request(void **state) {
   assert_memory_equal(ev.http.target, "/chat?room=1", 12);
   assert_int_equal(wsm_http_header_find(&ev.http, "origin", &hdr), 1);
   assert_memory_equal(hdr.value, "http://example.com", hdr.value_len);
+  /* the client's preference wins among what the server supports */
+  {
+    const char *mine[] = {"superchat", "chat"}, *none[] = {"other"};
+    assert_string_equal(wsm_select_protocol(&ev.http, mine, 2), "chat");
+    assert_null(wsm_select_protocol(&ev.http, none, 1));
+  }
   /* a protocol that was not offered is refused */
   struct wsm_server_accept a = {"nope", NULL, NULL, 0, &ev.http};
   assert_int_equal(wsm_conn_accept(&c, &a, out, sizeof out, &n), WSM_E_INVALID_ARGUMENT);
