@@ -404,7 +404,8 @@ static void put(struct writer *w, const char *s, size_t n) {
 
 static void puts0(struct writer *w, const char *s) { put(w, s, strlen(s)); }
 
-static void put_uint(struct writer *w, uint64_t v) {
+/* size_t, not uint64_t: no 64-bit division helpers on 32-bit targets. */
+static void put_uint(struct writer *w, size_t v) {
   char digits[20];
   size_t n = 0;
   do {
@@ -664,7 +665,7 @@ int wsm_hs_write_reject(int status, const struct wsm_http_header *headers, size_
       (!body && body_len))
     return WSM_E_INVALID_ARGUMENT;
   puts0(&w, "HTTP/1.1 ");
-  put_uint(&w, (uint64_t)status);
+  put_uint(&w, (size_t)status);
   put(&w, " ", 1);
   puts0(&w, reason_phrase(status));
   put(&w, "\r\n", 2);

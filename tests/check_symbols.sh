@@ -8,7 +8,7 @@
 # I/O, clock or process function would show up here as an undefined symbol.
 set -eu
 lib=$1
-allowed='^(memcpy|memmove|memset|memcmp|strlen|strcmp|strchr|strpbrk|getrandom|arc4random_buf|__errno_location|__stack_chk_fail|__memcpy_chk|__memmove_chk|__memset_chk|__cpu_model|__cpu_features2|__cpu_indicator_init)$'
+allowed='^(memcpy|memmove|memset|memcmp|bcmp|memchr|strlen|strcmp|strchr|strpbrk|getrandom|arc4random_buf|__errno_location|__stack_chk_fail|__memcpy_chk|__memmove_chk|__memset_chk|__cpu_model|__cpu_features2|__cpu_indicator_init)$'
 defined=$(nm -g --defined-only "$lib" | awk 'NF >= 3 {print $3}' | sort -u)
 undefined=$(nm -u "$lib" | awk 'NF >= 2 {print $NF}' | sed 's/@.*//' | sort -u |
   grep -Ev '^(__asan|__ubsan|__sanitizer|__lsan|_GLOBAL_OFFSET_TABLE_)' |
