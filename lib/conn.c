@@ -603,6 +603,7 @@ static int recv_handshake(struct wsm_conn *c, uint8_t *data, size_t len,
     memset(&ev->http, 0, sizeof ev->http);
     rc = wsm_http_parse_request(&ev->http, data, len, c->max_head, &c->hs_scanned);
     if (rc == 0) return 0;
+    if (rc < 0) memset(&ev->http, 0, sizeof ev->http); /* no head to show */
     if (rc > 0) rc = wsm_hs_check_request(&ev->http, c->hs_accept);
     if (rc < 0) return handshake_fail(c, rc, ev);
     *consumed = ev->http.head_len;
@@ -614,6 +615,7 @@ static int recv_handshake(struct wsm_conn *c, uint8_t *data, size_t len,
   memset(&ev->http, 0, sizeof ev->http);
   rc = wsm_http_parse_response(&ev->http, data, len, c->max_head, &c->hs_scanned);
   if (rc == 0) return 0;
+  if (rc < 0) memset(&ev->http, 0, sizeof ev->http);
   if (rc > 0)
     rc = wsm_hs_check_response(&ev->http, c->hs_accept, c->hs_protocols,
                                c->hs_protocol_count, c->hs_extensions);
