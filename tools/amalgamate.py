@@ -10,10 +10,23 @@ dropped, functions declared WSM_INTERNAL become static, and the macros each
 .c file leaves defined are #undef'd after it so that they cannot reach the
 next file or the user's code. Python 3 standard library only.
 
-File-local names of different .c files share one translation unit here. The
-script looks for names defined at file scope in more than one .c file and
-warns about each (--strict makes that an error): it never renames anything,
-that is for lib/ to do.
+Renaming rule: the implementation's own names get the prefix wsm_i_, so
+that they cannot clash with the names of the file that compiles it. They are
+the names declared at file scope (functions, objects, typedefs, tags, enum
+constants) by a definition in a lib/*.c or by any declaration in a header of
+lib/, and the macros a file of lib/ defines before any #if, #ifdef or #undef
+of it there (not feature-test macros, not names that start with "_"); a name
+include/wsm.h declares or that starts with wsm_ or WSM_ keeps its name. The
+renaming is by token, never inside a string literal, a character constant
+or a comment. A macro is renamed from its #define to its #undef, everywhere,
+as the preprocessor would expand it; any other name everywhere in the
+implementation except where it names a member: after "." or "->", or as the
+declarator of a member in a struct or union body.
+
+File-local names of different .c files still share one translation unit:
+the script looks for names defined at file scope in more than one .c file
+and warns about each (--strict makes that an error); renaming both the same
+way would not part them, that is for lib/ to do.
 """
 
 import argparse
@@ -122,12 +135,15 @@ def split_lines(text):
 
 
 class Tok(object):
-    __slots__ = ("text", "line", "inner")
+    __slots__ = ("text", "line", "inner", "pos", "directive", "role")
 
-    def __init__(self, text, line, inner=None):
+    def __init__(self, text, line, inner=None, pos=None, directive=None):
         self.text = text    # the token, or the opening bracket of a group
         self.line = line
         self.inner = inner  # a group's tokens, nested; None for a token
+        self.pos = pos      # offset in the file's text (scan() only)
+        self.directive = directive  # its line's directive word (scan() only)
+        self.role = None    # "define" or "undef": the macro name of that line
 
 
 def tokenize(lines):
@@ -150,7 +166,7 @@ def nest(flat, i, closer):
             return items, i + 1
         if t.text in pairs:
             inner, i = nest(flat, i + 1, pairs[t.text])
-            items.append(Tok(t.text, t.line, inner))
+            items.append(Tok(t.text, t.line, inner, t.pos))
             continue
         if t.text in (")", "]", "}"):
             raise Error("line %d: unbalanced '%s'" % (t.line, t.text))
@@ -223,22 +239,28 @@ def strip_attributes(items):
     return out
 
 
-def declarator_name(piece):
-    """(name, is_function) of one declarator; name None if it has none."""
+def declarator(piece):
+    """(name token, is_function) of one declarator; None if it has no name."""
     for k, t in enumerate(piece):
         if is_group(t, "("):
             inner = [x for x in t.inner if not is_group(x)]
             if inner and inner[0].text == "*":
                 names = [x for x in inner if IDENT.match(x.text)
                          and x.text not in C_KEYWORDS]
-                return (names[-1].text if names else None), False
+                return (names[-1] if names else None), False
             if k > 0 and IDENT.match(piece[k - 1].text) \
                     and piece[k - 1].text not in C_KEYWORDS:
-                return piece[k - 1].text, True
+                return piece[k - 1], True
             return None, False
     names = [x for x in piece if not is_group(x) and IDENT.match(x.text)
              and x.text not in C_KEYWORDS]
-    return (names[-1].text if names else None), False
+    return (names[-1] if names else None), False
+
+
+def declarator_name(piece):
+    """(name, is_function) of one declarator; name None if it has none."""
+    tok, is_function = declarator(piece)
+    return (tok.text if tok is not None else None), is_function
 
 
 class Name(object):
@@ -314,9 +336,13 @@ class Source(object):
         self.rel = rel
         self.path = os.path.join(root, rel)
         self.text = read_text(self.path)
+        self.out_text = self.text  # what is emitted: renamed by generate()
+        self.renamed_macros = set()
         self.lines = split_lines(self.text)
         self.left_defined = {}  # macros still defined at the end: name -> line
         self.features = []      # feature-test macros: (name, value, line)
+        self.own_macros = set()  # defined before any test or #undef of them
+        tested = set()
         for directive, text, first, _ in self.lines:
             if not directive:
                 continue
@@ -324,10 +350,14 @@ class Source(object):
             if not m:
                 continue
             word, arg = m.group(1), m.group(2).strip()
+            if word in ("if", "ifdef", "ifndef", "elif", "undef"):
+                tested.update(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", arg))
             mname = re.match(r"[A-Za-z_][A-Za-z0-9_]*", arg)
             if not mname:
                 continue
             if word == "define":
+                if mname.group(0) not in tested:
+                    self.own_macros.add(mname.group(0))
                 self.left_defined[mname.group(0)] = first
                 if mname.group(0) in FEATURE_MACROS:
                     value = self.text.split("\n")[first - 1]
@@ -376,6 +406,146 @@ def find_leaks(sources, declared):
 
 
 # ---------------------------------------------------------------------------
+# Renaming the implementation's own names (the rule is at the top).
+
+PRIVATE_PREFIX = "wsm_i_"
+KEPT_PREFIXES = ("wsm_", "WSM_")
+# Directives whose words are no names of the program.
+NOT_RENAMED_IN = {"include", "include_next", "import", "pragma", "error",
+                  "warning", "line", "ident"}
+
+
+def scan(text):
+    """Every token of text, comments and literals blanked, with its offset.
+    A token of a directive knows the directive's word; the macro name of a
+    #define or an #undef has that word as its role."""
+    toks = []
+    pos = 0
+    word = None  # the directive this line belongs to, if any
+    for number, line in enumerate(blank_literals(text).split("\n"), 1):
+        starts = word is None
+        if starts:
+            m = re.match(r"\s*#\s*([A-Za-z_]*)", line)
+            word = m.group(1) if m else None
+        here = [Tok(m.group(0), number, None, pos + m.start(), word)
+                for m in TOKEN.finditer(line)]
+        if starts and word in ("define", "undef") and len(here) > 2:
+            here[2].role = word
+        toks.extend(here)
+        if not line.endswith("\\"):
+            word = None
+        pos += len(line) + 1
+    return toks
+
+
+def member_declarators(items, found):
+    """Add to found the offsets of the names with which members are declared
+    in the struct and union bodies among items, nested ones too."""
+    for k, t in enumerate(items):
+        if t.inner is None:
+            continue
+        member_declarators(t.inner, found)
+        if t.text != "{" or k == 0:
+            continue
+        before = items[k - 1].text
+        if before not in ("struct", "union") and not (
+                k >= 2 and IDENT.match(before)
+                and items[k - 2].text in ("struct", "union")):
+            continue
+        for decl in split_top(t.inner, ";"):
+            # A type named by a tag or with a body of its own stands for
+            # one word, so that the tag is never taken for the member.
+            folded, j = [], 0
+            decl = strip_attributes(decl)
+            while j < len(decl):
+                x = decl[j]
+                j += 1
+                if not is_group(x) and x.text in ("struct", "union", "enum"):
+                    if j < len(decl) and IDENT.match(decl[j].text):
+                        j += 1
+                    if j < len(decl) and is_group(decl[j], "{"):
+                        j += 1
+                    folded.append(Tok("int", x.line))
+                else:
+                    folded.append(x)
+            for piece in split_top(folded, ","):
+                cut = []
+                for x in piece:
+                    if not is_group(x) and x.text == ":":
+                        break  # a bit-field's width
+                    cut.append(x)
+                tok, _ = declarator(cut)
+                if tok is not None:
+                    found.add(tok.pos)
+
+
+def private_names(public, headers, sources):
+    """The names the rule renames; the macros are per file (own_macros)."""
+    public_names = set(n.name for n in public.names) | set(public.left_defined)
+    names = set()
+    for src in headers + sources:
+        for n in src.names:
+            if (src in sources and n.kind in ("function", "object")
+                    and not n.definition):
+                continue  # perhaps a declaration of the C library's
+            if not n.name.startswith(KEPT_PREFIXES) \
+                    and n.name not in public_names:
+                names.add(n.name)
+    for src in headers + sources:
+        src.renamed_macros = set(
+            name for name in src.own_macros
+            if not name.startswith(KEPT_PREFIXES) and not name.startswith("_")
+            and name not in public_names and name not in FEATURE_MACROS)
+    return names
+
+
+def rename(src, names, macros, live):
+    """src's text with names and macros given PRIVATE_PREFIX. live holds the
+    macros defined where src starts; it is left with those defined at its
+    end. A macro is renamed from its #define to its #undef wherever it
+    stands, as the preprocessor would replace it; any other name only where
+    it is no member."""
+    toks = scan(src.text)
+    if any(t.text.startswith(PRIVATE_PREFIX) for t in toks):
+        raise Error("%s uses the prefix %s, which is kept for renamed names"
+                    % (src.rel, PRIVATE_PREFIX))
+    members = set()
+    code = [t for t in toks if t.directive is None]
+    member_declarators(nest(code, 0, None)[0], members)
+    out, done, prev = [], 0, None
+    params = set()  # of the function-like macro being defined: its own
+    for k, t in enumerate(toks):
+        name, new = t.text, False
+        if t.role == "define":
+            params = set()
+            if k + 1 < len(toks) and toks[k + 1].text == "(" \
+                    and toks[k + 1].pos == t.pos + len(name):
+                for x in toks[k + 2:]:
+                    if x.text == ")":
+                        break
+                    params.add(x.text)
+        if t.directive in NOT_RENAMED_IN or not IDENT.match(name) \
+                or (t.directive == "define" and name in params):
+            pass
+        elif name in macros and t.role == "define":
+            live.add(name)
+            new = True
+        elif name in macros and name in live:
+            if t.role == "undef":
+                live.discard(name)
+            new = True
+        elif name in names:
+            new = (t.pos not in members
+                   and not (prev is not None and prev.text in (".", "->")))
+        if new:
+            out.append(src.text[done:t.pos] + PRIVATE_PREFIX + name)
+            done = t.pos + len(name)
+        prev = t
+    out.append(src.text[done:])
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------
 # Output.
 
 SPDX_LINE = re.compile(r"\s*/\*\s*SPDX-License-Identifier:[^*]*\*/\s*$")
@@ -399,11 +569,11 @@ def licence_text(root):
 def emit_source(src, out, ctx, kind):
     """Append src's lines to out, with its private includes inlined; kind is
     "public", "private" (a header of lib/) or "c"."""
-    raw = src.text.split("\n")
+    raw = src.out_text.split("\n")
     if raw and raw[-1] == "":
         raw.pop()
     skip, includes = set(), set()
-    for directive, text, first, last in split_lines(src.text):
+    for directive, text, first, last in split_lines(src.out_text):
         if not directive:
             continue
         m = DIRECTIVE.match(text)
@@ -442,7 +612,9 @@ def emit_source(src, out, ctx, kind):
                 and name not in ctx["header_macros"]]
         if ends:
             out.append("/* The macros of %s end here. */" % src.rel)
-            out.extend("#undef %s" % name for name in ends)
+            out.extend("#undef %s%s" % (PRIVATE_PREFIX if name in
+                                        src.renamed_macros else "", name)
+                       for name in ends)
 
 
 TOP_COMMENT = """\
@@ -460,6 +632,11 @@ TOP_COMMENT = """\
  *
  *   The declarations are C99 and C++; the implementation must be compiled
 {features}
+ *
+ *   The generator gave every name of the implementation that is neither
+ *   API nor already wsm_/WSM_ (static functions and tables, types, enum
+ *   constants, macros) the prefix wsm_i_, so that it cannot clash with the
+ *   names of the file that compiles it.
  *
  * Configuration, by macros defined before the include
  *
@@ -634,6 +811,19 @@ def generate(root, strict=False, verbose=False):
     if problems and strict:
         raise Error("%d problem(s); see the warnings above" % problems)
 
+    headers = list(private.values())
+    names = private_names(public, headers, sources)
+    header_renamed, live = set(), set()
+    for h in headers:
+        header_renamed |= h.renamed_macros
+    for h in headers:
+        h.out_text = rename(h, names, header_renamed, live)
+    for src in sources:
+        src.out_text = rename(src, names, header_renamed | src.renamed_macros,
+                              set(live))
+    macro_count = len(header_renamed.union(*[s.renamed_macros
+                                             for s in sources]))
+
     features = []
     for src in list(private.values()) + sources:
         for name, value, line in src.features:
@@ -680,6 +870,8 @@ def generate(root, strict=False, verbose=False):
     if verbose:
         sys.stderr.write("%s: order: %s\n"
                          % (PROG, " ".join(s.rel for s in sources)))
+        sys.stderr.write("%s: %d names and %d macros renamed to %s*\n"
+                         % (PROG, len(names), macro_count, PRIVATE_PREFIX))
     return "\n".join(out) + "\n"
 
 

@@ -12,7 +12,8 @@
 #   subdirectory   add_subdirectory(SOURCE_DIR) from a consumer project
 #   fetchcontent   FetchContent with SOURCE_DIR, then with URL of an archive
 #   single_header  BUILD_DIR/single_header/wsm.h: implementation in one file,
-#                  then WSM_STATIC (a private copy in each file)
+#                  then WSM_STATIC (a private copy in each file), and in a
+#                  file with names of its own that lib/ uses too
 #
 # CONFIG is the build tree's configuration (multi-config generators), FLAGS
 # are compile and link flags every consumer needs (the sanitizers, when the
@@ -199,7 +200,14 @@ single_header)
     grep '^wsm_' || true)
   [ -z "$visible" ] || die "WSM_STATIC left global symbols: $visible"
   "$work/consumer_static_copies" || die "consumer_static_copies failed"
-  say "the single header works with one implementation file, and with WSM_STATIC"
+  # The implementation keeps its own names to itself: a file that compiles it
+  # may have a fail(), a struct writer, an S_ACCEPT, a CLOSE_SENT of its own.
+  for static in "" -DWSM_STATIC; do
+    $cc $strict $lib_warnings $flags -I"$dir" $static "$here/consumer_names.c" \
+      -o "$work/consumer_names" || die "compiling consumer_names.c $static failed"
+    "$work/consumer_names" || die "consumer_names $static failed"
+  done
+  say "the single header works with one implementation file, with WSM_STATIC, and beside names of the user's that lib/ uses too"
   ;;
 
 *)
