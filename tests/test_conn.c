@@ -1270,6 +1270,40 @@ static void test_conn_send_states(void **state) {
                                  out, sizeof out, &n), WSM_E_RESERVED_OPCODE);
 }
 
+/* Regression inputs from fuzzing (the regress- files in fuzz/corpus). */
+static void test_conn_fuzz_regress_partial_frame_in_message_mode(void **state) {
+  (void)state;
+  /* whole-message mode, a frame whose payload is partly here: no event, and
+   * no stale pointer in it either */
+  struct wsm_conn c;
+  struct wsm_config cfg = server_cfg();
+  uint8_t buf[16], in[8] = {0x81, 0x05, 'a'};
+  struct wsm_event ev;
+  size_t used;
+  cfg.flags |= WSM_CFG_ALLOW_UNMASKED;
+  assert_int_equal(wsm_conn_init_open(&c, &cfg), 0);
+  assert_int_equal(wsm_conn_set_message_buffer(&c, buf, sizeof buf), 0);
+  memset(&ev, 0xAA, sizeof ev);
+  assert_int_equal(wsm_conn_recv(&c, in, 3, &used, &ev), 0);
+  assert_int_equal(ev.type, WSM_EV_NONE);
+  assert_null(ev.data);
+  assert_int_equal(ev.len, 0);
+}
+
+static void test_conn_fuzz_regress_null_empty_input(void **state) {
+  (void)state;
+  /* NULL with length 0 is an empty input (no arithmetic on NULL: UBSan) */
+  struct wsm_conn c;
+  struct wsm_event ev;
+  size_t used = 7;
+  assert_int_equal(wsm_conn_init_open(&c, NULL), 0);
+  assert_int_equal(wsm_conn_recv(&c, NULL, 0, &used, &ev), 0);
+  assert_int_equal(used, 0);
+  assert_int_equal(ev.type, WSM_EV_NONE);
+  assert_int_equal(wsm_conn_recv(&c, NULL, 3, &used, &ev), WSM_E_INVALID_ARGUMENT);
+  assert_int_equal(wsm_conn_state(&c), WSM_STATE_OPEN);
+}
+
 static void test_conn_state_size(void **state) {
   (void)state;
   /* The per-connection cost we promise in the README. */
@@ -1337,6 +1371,8 @@ int main(void) {
       cmocka_unit_test(test_conn_send_header_only),
       cmocka_unit_test(test_conn_send_random_failure),
       cmocka_unit_test(test_conn_send_states),
+      cmocka_unit_test(test_conn_fuzz_regress_partial_frame_in_message_mode),
+      cmocka_unit_test(test_conn_fuzz_regress_null_empty_input),
       cmocka_unit_test(test_conn_state_size),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
