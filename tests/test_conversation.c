@@ -129,24 +129,29 @@ static void handshake(struct end *cl, struct end *sv) {
   assert_int_equal(wsm_conn_state(&sv->c), WSM_STATE_OPEN);
 }
 
+/* Two ends joined by two pipes, through the opening handshake; seed picks
+ * the client's keys and both ends' read sizes. */
+static void connect_ends(struct end *cl, struct end *sv, struct pipe *c2s, struct pipe *s2c,
+                         uint32_t seed) {
+  memset(cl, 0, sizeof *cl);
+  memset(sv, 0, sizeof *sv);
+  cl->in = s2c;
+  cl->out = c2s;
+  sv->in = c2s;
+  sv->out = s2c;
+  cl->rs = seed;
+  cl->split = seed + 1;
+  sv->split = seed + 2;
+  handshake(cl, sv);
+  t_log_free(&cl->log); /* the 101 response is not part of the conversation */
+  t_log_init(&cl->log);
+}
+
 static void test_conversation_full(void **state) {
   (void)state;
   struct pipe c2s = {0}, s2c = {0};
   struct end cl, sv;
-  memset(&cl, 0, sizeof cl);
-  memset(&sv, 0, sizeof sv);
-  cl.in = &s2c;
-  cl.out = &c2s;
-  sv.in = &c2s;
-  sv.out = &s2c;
-  cl.rs = 1;
-  cl.split = 2;
-  sv.split = 3;
-  t_log_init(&cl.log);
-  t_log_init(&sv.log);
-  handshake(&cl, &sv);
-  t_log_free(&cl.log); /* the 101 response is not part of the conversation */
-  t_log_init(&cl.log);
+  connect_ends(&cl, &sv, &c2s, &s2c, 1);
 
   size_t big = 3u << 20;
   uint8_t *payload = malloc(big);
@@ -215,18 +220,7 @@ static void test_conversation_protocol_error_reaches_peer(void **state) {
    * sees close code 1007 and the reason text, never a bare 1006. */
   struct pipe c2s = {0}, s2c = {0};
   struct end cl, sv;
-  memset(&cl, 0, sizeof cl);
-  memset(&sv, 0, sizeof sv);
-  cl.in = &s2c;
-  cl.out = &c2s;
-  sv.in = &c2s;
-  sv.out = &s2c;
-  cl.rs = 9;
-  cl.split = 4;
-  sv.split = 5;
-  handshake(&cl, &sv);
-  t_log_free(&cl.log); /* the 101 response is not part of the conversation */
-  t_log_init(&cl.log);
+  connect_ends(&cl, &sv, &c2s, &s2c, 9);
   /* invalid UTF-8 sent as binary by the client, relabelled text on the wire */
   uint8_t frame[32];
   size_t w;
