@@ -10,6 +10,8 @@
  *   - echo by streaming: each chunk of a message goes back as a frame as soon
  *     as it arrives, so a message of any size passes in constant memory;
  *   - backpressure: a connection with unsent output is not read;
+ *   - memory: every connection reads into one shared buffer and writes from
+ *     another, and keeps bytes of its own only while they are left over;
  *   - wsm's own frames (pongs, close frames) go between our frames;
  *   - time through wsm_conn_expiry() and wsm_conn_tick();
  *   - closing the socket when wsm_conn_transport() says so, without a reset
@@ -45,6 +47,7 @@
 #endif
 
 #define READ_BUF_SIZE (64 * 1024) /* holds any request head (8 KiB at most) */
+#define OUT_BUF_SIZE (READ_BUF_SIZE + 4096) /* the echo of one read, and some */
 #define LINGER_MS 5000            /* how long a closing socket may take to write what is left */
 #define DRAIN_MS 2000             /* and then to send its FIN and wait for the peer's */
 #define MAX_PROTOCOLS 16
@@ -55,8 +58,8 @@
 struct conn {
   int fd;
   struct wsm_conn ws;
-  uint8_t in[READ_BUF_SIZE]; /* bytes wsm has not consumed yet, at the front */
-  size_t in_len;
+  uint8_t *held;             /* input wsm did not consume yet; NULL when none */
+  size_t held_len;
   uint8_t *out;              /* whole frames to write; NULL when none are pending */
   size_t out_len, out_sent, out_cap;
   size_t http_scanned;       /* progress of our own look at the request head */
@@ -80,6 +83,19 @@ static struct {
 
 static struct wsm_config config;
 static struct conn *conns; /* every open connection */
+static uint64_t next_due;  /* no connection's timer is due before this */
+
+/*
+ * The buffers all connections share, one at a time. A connection reads into
+ * in_buf, after the bytes it held from last time; wsm leaves unconsumed at
+ * most a partial frame header or control frame (WSM_RECV_HOLD_MAX bytes), or
+ * a partial request head, and only those are copied out and kept. Output is
+ * gathered in out_buf while a connection is served; what the socket does not
+ * take at once moves into an allocation of the connection's own. So an idle
+ * connection holds no buffer at all, and a plain echo allocates nothing.
+ */
+static uint8_t in_buf[READ_BUF_SIZE];
+static uint8_t out_buf[OUT_BUF_SIZE];
 static int listen_fd = -1;
 static int wake_pipe[2] = {-1, -1}; /* the signal handler wakes the loop with it */
 static volatile sig_atomic_t stop_requested;
@@ -109,7 +125,7 @@ static uint64_t now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void dispatch(void *ptr, unsigned ready);
+static void dispatch(void *ptr, unsigned ready, uint64_t now);
 
 /* ---- readiness: epoll, or poll() over the whole set ---------------------- */
 
@@ -135,11 +151,12 @@ static void poller_set(int fd, void *ptr, unsigned want, int op) {
 static void poller_wait(int timeout_ms) {
   struct epoll_event ev[64];
   int n = epoll_wait(epoll_fd, ev, 64, timeout_ms);
+  uint64_t now = now_ms();
   for (int i = 0; i < n; i++) {
-    unsigned ready = 0; /* errors and hangups: let read() or write() tell */
+    unsigned ready = 0; /* errors and hangups: let recv() or send() tell */
     if (ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ready |= WANT_READ;
     if (ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ready |= WANT_WRITE;
-    dispatch(ev[i].data.ptr, ready);
+    dispatch(ev[i].data.ptr, ready, now);
   }
 }
 #else
@@ -167,11 +184,12 @@ static void poller_wait(int timeout_ms) {
       ptr[i] = c;
     }
     if (poll(pfd, (nfds_t)n, timeout_ms) > 0) {
+      uint64_t now = now_ms();
       for (i = 0; i < n; i++) {
         unsigned ready = 0;
         if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP)) ready |= WANT_READ;
         if (pfd[i].revents & (POLLOUT | POLLERR | POLLHUP)) ready |= WANT_WRITE;
-        if (ready) dispatch(ptr[i], ready);
+        if (ready) dispatch(ptr[i], ready, now);
       }
     }
   }
@@ -182,13 +200,27 @@ static void poller_wait(int timeout_ms) {
 
 /* ---- the output queue ---------------------------------------------------- */
 
-/* Make room for n more bytes; the queue is allocated only while it is used. */
+/*
+ * Make room for n more bytes. A connection with nothing pending borrows
+ * out_buf; settle() ends every turn with flush(), which gives it back before
+ * another connection is served. A queue that outgrows it, or that must wait
+ * for the socket, lives on the heap.
+ */
 static int out_reserve(struct conn *c, size_t n) {
-  size_t cap = c->out_cap ? c->out_cap : 4096;
+  size_t cap;
   uint8_t *p;
+  if (!c->out) {
+    c->out = out_buf;
+    c->out_cap = sizeof out_buf;
+  }
   if (c->out_cap - c->out_len >= n) return 1;
-  while (cap - c->out_len < n) cap *= 2;
-  p = realloc(c->out, cap);
+  for (cap = c->out_cap; cap - c->out_len < n;) cap *= 2;
+  if (c->out == out_buf) {
+    p = malloc(cap);
+    if (p) memcpy(p, c->out, c->out_len);
+  } else {
+    p = realloc(c->out, cap);
+  }
   if (!p) {
     c->drop = "out of memory";
     return 0;
@@ -196,6 +228,12 @@ static int out_reserve(struct conn *c, size_t n) {
   c->out = p;
   c->out_cap = cap;
   return 1;
+}
+
+static void out_free(struct conn *c) {
+  if (c->out != out_buf) free(c->out);
+  c->out = NULL;
+  c->out_len = c->out_sent = c->out_cap = 0;
 }
 
 static void out_append(struct conn *c, const void *data, size_t n) {
@@ -220,21 +258,35 @@ static void take_wsm_output(struct conn *c) {
 }
 
 static void flush(struct conn *c) {
+  size_t rest;
+  uint8_t *p;
   while (c->out_sent < c->out_len) {
-    ssize_t n = write(c->fd, c->out + c->out_sent, c->out_len - c->out_sent);
+    ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        wsm_conn_recv_eof(&c->ws); /* the transport is gone: wsm records 1006 */
-        c->drop = "write failed";
-      }
-      return;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      wsm_conn_recv_eof(&c->ws); /* the transport is gone: wsm records 1006 */
+      c->drop = "write failed";
+      return; /* close_conn() frees the queue */
     }
     c->out_sent += (size_t)n;
   }
-  free(c->out); /* drained: an idle connection holds no output memory */
-  c->out = NULL;
-  c->out_len = c->out_sent = c->out_cap = 0;
+  rest = c->out_len - c->out_sent;
+  if (rest == 0) { /* drained: an idle connection holds no output memory */
+    out_free(c);
+    return;
+  }
+  if (c->out != out_buf) return;
+  /* The socket is full: keep the rest in memory of our own, and give out_buf back. */
+  p = malloc(rest);
+  if (!p) {
+    c->drop = "out of memory";
+    return;
+  }
+  memcpy(p, c->out + c->out_sent, rest);
+  c->out = p;
+  c->out_len = c->out_cap = rest;
+  c->out_sent = 0;
 }
 
 /* ---- one connection ------------------------------------------------------ */
@@ -315,9 +367,9 @@ static void answer_plain_http(struct conn *c, const struct wsm_http_head *h) {
  * goes to wsm_conn_recv(), which parses it again and answers any error with
  * the right status. Returns 1 when the bytes are for wsm.
  */
-static int head_is_for_wsm(struct conn *c) {
+static int head_is_for_wsm(struct conn *c, const uint8_t *data, size_t len) {
   struct wsm_http_head head;
-  int rc = wsm_http_parse_request(&head, c->in, c->in_len, WSM_HTTP_HEAD_MAX_DEFAULT,
+  int rc = wsm_http_parse_request(&head, data, len, WSM_HTTP_HEAD_MAX_DEFAULT,
                                   &c->http_scanned);
   if (rc == 0) return 0; /* not all here yet */
   if (rc < 0 || wsm_http_header_find(&head, "Upgrade", NULL) > 0) {
@@ -328,13 +380,15 @@ static int head_is_for_wsm(struct conn *c) {
   return 0;
 }
 
-static void process_input(struct conn *c) {
+/* Hand data to wsm and act on its events; returns how many bytes it took. */
+static size_t process_input(struct conn *c, uint8_t *data, size_t len) {
   size_t pos = 0;
-  if (!c->head_to_wsm && !head_is_for_wsm(c)) return;
+  if (!c->head_to_wsm && !head_is_for_wsm(c, data, len))
+    return c->http_answer ? len : 0; /* answered, or the head is not whole yet */
   for (;;) {
     struct wsm_event ev;
     size_t used;
-    int rc = wsm_conn_recv(&c->ws, c->in + pos, c->in_len - pos, &used, &ev);
+    int rc = wsm_conn_recv(&c->ws, data + pos, len - pos, &used, &ev);
     pos += used;
     if (ev.type == WSM_EV_REQUEST) accept_upgrade(c, &ev.http);
     else if (ev.type == WSM_EV_DATA) echo_chunk(c, &ev);
@@ -343,33 +397,46 @@ static void process_input(struct conn *c) {
     take_wsm_output(c);
     if (rc < 0 || ev.type == WSM_EV_NONE) break;
   }
-  /* What is left is a partial frame header or control frame (or a partial
-   * request head): present it again with the next bytes. */
-  memmove(c->in, c->in + pos, c->in_len - pos);
-  c->in_len -= pos;
+  return pos;
 }
 
 static void read_input(struct conn *c) {
+  size_t len = c->held_len, used;
   ssize_t n;
   if (c->draining) { /* bytes the peer sent before it saw our close: drop them */
-    n = read(c->fd, c->in, sizeof c->in);
+    n = recv(c->fd, in_buf, sizeof in_buf, 0);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
       c->peer_eof = 1;
     return;
   }
-  if (c->in_len == sizeof c->in) { /* cannot happen: wsm bounds what it leaves */
+  if (len == sizeof in_buf) { /* cannot happen: wsm bounds what it leaves */
     c->drop = "input buffer full";
     return;
   }
-  n = read(c->fd, c->in + c->in_len, sizeof c->in - c->in_len);
+  /* What wsm left last time goes first: it is presented again, with the new
+   * bytes after it. */
+  if (len) memcpy(in_buf, c->held, len);
+  n = recv(c->fd, in_buf + len, sizeof in_buf - len, 0);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
   if (n <= 0) { /* end of stream, or a reset: wsm tells clean from abnormal */
     wsm_conn_recv_eof(&c->ws);
     c->peer_eof = 1;
     return;
   }
-  c->in_len += (size_t)n;
-  process_input(c);
+  free(c->held);
+  c->held = NULL;
+  c->held_len = 0;
+  len += (size_t)n;
+  used = process_input(c, in_buf, len);
+  if (used == len) return;
+  /* A partial frame header or control frame, or a partial request head. */
+  c->held = malloc(len - used);
+  if (!c->held) {
+    c->drop = "out of memory";
+    return;
+  }
+  memcpy(c->held, in_buf + used, len - used);
+  c->held_len = len - used;
 }
 
 static void close_conn(struct conn *c, const char *why) {
@@ -386,8 +453,16 @@ static void close_conn(struct conn *c, const char *why) {
   if (c->prev) c->prev->next = c->next;
   else conns = c->next;
   if (c->next) c->next->prev = c->prev;
-  free(c->out);
+  out_free(c);
+  free(c->held);
   free(c);
+}
+
+/* When the timer scan must next look at c. */
+static uint64_t conn_due(const struct conn *c) {
+  uint64_t due = wsm_conn_expiry(&c->ws);
+  if (c->linger_until && c->linger_until < due) due = c->linger_until;
+  return due;
 }
 
 /*
@@ -431,6 +506,7 @@ static int settle(struct conn *c, uint64_t now) {
     c->want = want;
     poller_mod(c->fd, c, want);
   }
+  if (conn_due(c) < next_due) next_due = conn_due(c);
   return 1;
 }
 
@@ -467,11 +543,12 @@ static void accept_all(void) {
     conns = c;
     c->want = WANT_READ;
     poller_add(fd, c, WANT_READ);
+    next_due = 0; /* its handshake timer needs to learn the time */
     fprintf(stderr, "%s open\n", c->name);
   }
 }
 
-static void dispatch(void *ptr, unsigned ready) {
+static void dispatch(void *ptr, unsigned ready, uint64_t now) {
   struct conn *c = ptr;
   if (ptr == &listen_fd) {
     accept_all();
@@ -484,28 +561,28 @@ static void dispatch(void *ptr, unsigned ready) {
   }
   if ((ready & WANT_WRITE) && c->out) flush(c);
   if ((ready & WANT_READ) && !c->out && !c->drop) read_input(c);
-  settle(c, now_ms());
+  settle(c, now);
 }
 
-/* Run due timers and return how long the loop may sleep (-1: forever). A
- * real server would keep the deadlines in a heap; a scan keeps this short. */
+/*
+ * Run due timers and return how long the loop may sleep (-1: forever). A
+ * real server would keep the deadlines in a heap; this scans every
+ * connection, but only once the earliest deadline has come: settle() lowers
+ * next_due whenever a connection's deadline moves earlier.
+ */
 static int run_timers(uint64_t now) {
-  uint64_t next = UINT64_MAX;
   struct conn *c, *following;
-  for (c = conns; c; c = following) {
-    uint64_t due;
-    following = c->next;
-    due = wsm_conn_expiry(&c->ws);
-    if (c->linger_until && c->linger_until < due) due = c->linger_until;
-    if (due <= now) {
-      if (!settle(c, now)) continue;
-      due = wsm_conn_expiry(&c->ws);
-      if (c->linger_until && c->linger_until < due) due = c->linger_until;
+  if (now >= next_due) {
+    next_due = UINT64_MAX;
+    for (c = conns; c; c = following) {
+      uint64_t due = conn_due(c);
+      following = c->next;
+      if (due <= now) settle(c, now); /* which lowers next_due, or closes c */
+      else if (due < next_due) next_due = due;
     }
-    if (due < next) next = due;
   }
-  if (next == UINT64_MAX) return -1;
-  return next <= now ? 0 : next - now > INT_MAX ? INT_MAX : (int)(next - now);
+  if (next_due == UINT64_MAX) return -1;
+  return next_due <= now ? 0 : next_due - now > INT_MAX ? INT_MAX : (int)(next_due - now);
 }
 
 /* Say goodbye with 1001 "going away" (RFC 6455 7.4.1) and let the close
