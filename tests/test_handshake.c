@@ -513,6 +513,17 @@ static void test_handshake_client_request_arguments(void **state) {
   assert_int_equal(wsm_conn_client_request(&c, &r, out, sizeof out, &n), WSM_E_INVALID_ARGUMENT);
 }
 
+/* The key (and accept) a client made from cfg will use in
+ * t_feed_all_ways_setup, whose random source starts from 12345. */
+static void learn_client_key(const struct wsm_config *cfg, struct client_ctx *x) {
+  uint32_t rs = 12345;
+  struct wsm_config k = *cfg;
+  struct wsm_conn probe;
+  k.random = t_random;
+  k.random_ctx = &rs;
+  setup_client(&probe, &k, x);
+}
+
 static size_t build_response(char *out, const struct client_ctx *x, const char *extra) {
   return (size_t)sprintf(out,
                          "HTTP/1.1 101 Switching Protocols\r\n"
@@ -526,17 +537,10 @@ static void test_handshake_client_response_and_frames(void **state) {
   struct client_ctx x;
   struct wsm_config cfg;
   struct t_log log;
-  struct wsm_conn c, probe;
+  struct wsm_conn c;
   uint8_t in[2048];
   wsm_config_init(&cfg, WSM_ROLE_CLIENT);
-  /* learn the key the deterministic random source will give */
-  {
-    uint32_t rs = 12345;
-    struct wsm_config k = cfg;
-    k.random = t_random;
-    k.random_ctx = &rs;
-    setup_client(&probe, &k, &x);
-  }
+  learn_client_key(&cfg, &x);
   size_t n = build_response((char *)in, &x, "Sec-WebSocket-Protocol: superchat\r\n");
   n += t_sframe(in + n, 1, WSM_OP_TEXT, "hello", 5);
   n += t_sframe(in + n, 1, WSM_OP_CLOSE, "\x03\xe8", 2);
@@ -555,15 +559,8 @@ static void test_handshake_client_bad_responses(void **state) {
   (void)state;
   struct client_ctx x;
   struct wsm_config cfg;
-  struct wsm_conn probe;
   wsm_config_init(&cfg, WSM_ROLE_CLIENT);
-  {
-    uint32_t rs = 12345;
-    struct wsm_config k = cfg;
-    k.random = t_random;
-    k.random_ctx = &rs;
-    setup_client(&probe, &k, &x);
-  }
+  learn_client_key(&cfg, &x);
   char good_accept[64];
   snprintf(good_accept, sizeof good_accept, "Sec-WebSocket-Accept: %s\r\n", x.accept);
   struct {
