@@ -9,15 +9,7 @@
 set -eu
 
 # The peers are benchmark-only dependencies: install them when missing.
-need=""
-for pkg in libwslay-dev valgrind; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
-done
-if [ -n "$need" ] && command -v apt-get >/dev/null 2>&1; then
-  sudo_cmd=""
-  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -q >/dev/null && $sudo_cmd apt-get install -y -q $need >/dev/null
-fi
+sh "$(dirname "$0")/deps.sh" libwslay-dev valgrind
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 native=0

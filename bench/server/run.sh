@@ -19,15 +19,7 @@
 set -eu
 
 # The peers are benchmark-only dependencies: install them when missing.
-need=""
-for pkg in libwebsockets-dev libwslay-dev libssl-dev; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
-done
-if [ -n "$need" ] && command -v apt-get >/dev/null 2>&1; then
-  sudo_cmd=""
-  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -q >/dev/null && $sudo_cmd apt-get install -y -q $need >/dev/null
-fi
+sh "$(dirname "$0")/../deps.sh" libwebsockets-dev libwslay-dev libssl-dev
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build="$root/build-bench-server"
