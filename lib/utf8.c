@@ -109,7 +109,8 @@ static int word_is_ascii(const uint8_t *p) {
 #define TWO_CONTS 0x80u    /* continuation, then continuation */
 
 #define B(x) ((char)(x))
-__attribute__((target("avx2"))) static __m256i utf8_classes(__m256i cur, __m256i prev1) {
+__attribute__((target("avx2"), always_inline)) static inline __m256i utf8_classes(__m256i cur,
+                                                                               __m256i prev1) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   const __m256i prev_high_table = _mm256_setr_epi8(
       B(TOO_LONG), B(TOO_LONG), B(TOO_LONG), B(TOO_LONG), B(TOO_LONG), B(TOO_LONG),
@@ -158,47 +159,76 @@ __attribute__((target("avx2"))) static __m256i utf8_classes(__m256i cur, __m256i
 }
 #undef B
 
-/* The input shifted right by n bytes, with the last bytes of prev in front. */
-#define SHIFT_IN(cur, prev, n) \
-  _mm256_alignr_epi8((cur), _mm256_permute2x128_si256((prev), (cur), 0x21), 16 - (n))
+#define LOAD(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+
+/* Nonzero bytes where the 32 bytes cur break UTF-8, given the same bytes
+ * shifted by one, two and three (the bytes before them in front). */
+__attribute__((target("avx2"), always_inline)) static inline __m256i utf8_block_errors(
+    __m256i cur, __m256i prev1, __m256i prev2, __m256i prev3) {
+  /* A continuation after a continuation is right only as the third byte
+   * of a 3- or 4-byte character or the fourth of a 4-byte one. */
+  __m256i third = _mm256_subs_epu8(prev2, _mm256_set1_epi8((char)(0xE0 - 0x80)));
+  __m256i fourth = _mm256_subs_epu8(prev3, _mm256_set1_epi8((char)(0xF0 - 0x80)));
+  __m256i must_be_cont = _mm256_and_si256(_mm256_or_si256(third, fourth),
+                                          _mm256_set1_epi8((char)0x80));
+  return _mm256_xor_si256(utf8_classes(cur, prev1), must_be_cont);
+}
+
+/* Nonzero if the 32 bytes in v end inside a character. */
+__attribute__((target("avx2"), always_inline)) static inline int utf8_ends_inside(
+    __m256i v) {
+  __m256i lead = _mm256_subs_epu8(v, _mm256_setr_epi8(
+      -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+      -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+      (char)(0xF0 - 1), (char)(0xE0 - 1), (char)(0xC0 - 1)));
+  return !_mm256_testz_si256(lead, lead);
+}
 
 /*
  * How many bytes from the start are surely valid UTF-8, in whole 32-byte
  * blocks; the input starts at a character boundary, and the last block may
  * end inside a character. Stops before the first block that holds an error.
+ *
+ * After the first block the shifted inputs are loaded from p + i - 1, - 2
+ * and - 3 rather than built with shuffles: loads are cheaper than the
+ * vector ALU work that bounds this loop. Blocks go in 64-byte pairs with one
+ * branch per pair; a pair of ASCII after a complete character needs no
+ * classification. When a pair fails, the single-block step after the loop
+ * still takes its first half if that half is clean.
  */
 __attribute__((target("avx2"))) static size_t utf8_valid_blocks(const uint8_t *p,
                                                                  size_t len) {
-  __m256i prev = _mm256_setzero_si256();
-  __m256i pending = _mm256_setzero_si256(); /* last block ended mid-character */
-  size_t i = 0;
-  for (; len - i >= 32; i += 32) {
-    __m256i cur = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-    if (_mm256_movemask_epi8(cur) == 0 && _mm256_testz_si256(pending, pending)) {
-      prev = cur; /* all ASCII after a complete character */
+  size_t i = 32;
+  __m256i err;
+  if (len < 32) return 0;
+  {
+    /* Before the start there is a character boundary: shift in zeros. */
+    __m256i cur = LOAD(p), lo = _mm256_permute2x128_si256(cur, cur, 0x08);
+    err = utf8_block_errors(cur, _mm256_alignr_epi8(cur, lo, 15),
+                            _mm256_alignr_epi8(cur, lo, 14),
+                            _mm256_alignr_epi8(cur, lo, 13));
+    if (!_mm256_testz_si256(err, err)) return 0;
+  }
+  for (; len - i >= 64; i += 64) {
+    const uint8_t *q = p + i;
+    __m256i a = LOAD(q), b = LOAD(q + 32);
+    if (_mm256_movemask_epi8(_mm256_or_si256(a, b)) == 0) {
+      if (utf8_ends_inside(LOAD(q - 32))) break; /* a lead byte, then ASCII */
       continue;
     }
-    __m256i prev1 = SHIFT_IN(cur, prev, 1);
-    __m256i err = utf8_classes(cur, prev1);
-    /* A continuation after a continuation is right only as the third byte
-     * of a 3- or 4-byte character or the fourth of a 4-byte one. */
-    __m256i third = _mm256_subs_epu8(SHIFT_IN(cur, prev, 2), _mm256_set1_epi8((char)(0xE0 - 0x80)));
-    __m256i fourth = _mm256_subs_epu8(SHIFT_IN(cur, prev, 3), _mm256_set1_epi8((char)(0xF0 - 0x80)));
-    __m256i must_be_cont = _mm256_and_si256(_mm256_or_si256(third, fourth),
-                                            _mm256_set1_epi8((char)0x80));
-    err = _mm256_xor_si256(err, must_be_cont);
+    err = _mm256_or_si256(
+        utf8_block_errors(a, LOAD(q - 1), LOAD(q - 2), LOAD(q - 3)),
+        utf8_block_errors(b, LOAD(q + 31), LOAD(q + 30), LOAD(q + 29)));
     if (!_mm256_testz_si256(err, err)) break;
-    /* Does this block end inside a character? Then the next block must be
-     * checked even if it is ASCII. */
-    pending = _mm256_subs_epu8(cur, _mm256_setr_epi8(
-        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-        (char)(0xF0 - 1), (char)(0xE0 - 1), (char)(0xC0 - 1)));
-    prev = cur;
+  }
+  if (len - i >= 32) {
+    const uint8_t *q = p + i;
+    err = utf8_block_errors(LOAD(q), LOAD(q - 1), LOAD(q - 2), LOAD(q - 3));
+    if (_mm256_testz_si256(err, err)) i += 32;
   }
   return i;
 }
-#undef SHIFT_IN
+#undef LOAD
 
 /* Use the vector validator from data + i? Returns the new position: a
  * character boundary at or after i. */

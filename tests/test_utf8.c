@@ -716,6 +716,109 @@ static void test_utf8_differential_long(void **state) {
   free(buf);
 }
 
+/* Text of one kind: ASCII, 2-, 3- or 4-byte characters only, or ASCII with
+ * one 4-byte character every 37 bytes (so that characters end just before
+ * ASCII runs at many offsets). Ends on a character boundary. */
+static size_t block_text(uint8_t *out, size_t len, unsigned kind) {
+  static const uint32_t cps[] = {'a', 0xE9, 0x20AC, 0x1F600};
+  size_t n = 0;
+  for (;;) {
+    uint32_t cp = kind < 4 ? cps[kind]
+                  : n % 37 == 36 ? 0x10348 : (uint32_t)('A' + n % 26);
+    uint8_t c[4];
+    size_t k = encode_cp(c, cp);
+    if (n + k > len) break;
+    memcpy(out + n, c, k);
+    n += k;
+  }
+  while (n < len) out[n++] = 'z';
+  return n;
+}
+
+/*
+ * The vector path checks 64-byte pairs of 32-byte blocks, then at most one
+ * more block, and skips ASCII pairs when the text before them ends on a
+ * character boundary. A faulty (or valid) sequence is written at each
+ * offset 0..199 of texts of 128..224 bytes, so that it lies in the first
+ * block, across every block and pair edge, in the last block and in the
+ * tail the automaton finishes; the result must match the reference, whole
+ * and in two pieces.
+ */
+static void test_utf8_vector_block_edges(void **state) {
+  static const struct {
+    const char *bytes;
+    size_t len;
+  } seqs[] = {
+#define S(b) {b, sizeof b - 1}
+      S("\x80"), S("\xbf\xbf"), S("\xc0\x80"), S("\xc1\xbf"), S("\xc3"),
+      S("\xe2\x82"), S("\xe0\x80\x80"), S("\xe0\x9f\xbf"), S("\xed\xa0\x80"),
+      S("\xf0\x9f\x98"), S("\xf0\x80\x80\x80"), S("\xf0\x8f\xbf\xbf"),
+      S("\xf4\x90\x80\x80"), S("\xf5\x80\x80\x80"), S("\xff"),
+      S("\xe2\x82\xac\x80"), S("\xf0\x9f\x98\x80\x80"), S("\xc3\xa9"),
+      S("\xe2\x82\xac"), S("\xef\xbf\xbf"), S("\xf0\x90\x80\x80"),
+      S("\xf4\x8f\xbf\xbf"), S("\xed\x9f\xbf"),
+#undef S
+  };
+  static const size_t lens[] = {128, 131, 159, 160, 161, 191, 192, 193, 224};
+  uint8_t *block = malloc(256);
+  (void)state;
+  assert_non_null(block);
+  for (unsigned kind = 0; kind < 5; kind++) {
+    for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+      size_t len = lens[l];
+      uint8_t *p = block + 256 - len; /* ends where the block ends */
+      for (size_t at = 0; at < 200 && at < len; at++) {
+        for (size_t q = 0; q < sizeof seqs / sizeof seqs[0]; q++) {
+          size_t n = seqs[q].len < len - at ? seqs[q].len : len - at;
+          long want, got;
+          size_t cut;
+          block_text(p, len, kind);
+          memcpy(p + at, seqs[q].bytes, n);
+          want = ref_validate(p, len);
+          got = feed_whole(p, len);
+          if (got != want)
+            fail_msg("kind %u, len %zu, seq %zu at %zu: got %ld, reference %ld", kind,
+                     len, q, at, got, want);
+          assert_int_equal(wsm_utf8_check(p, len), want == VALID ? 0 : WSM_E_INVALID_UTF8);
+          /* Cut just before, inside and after the sequence, and at the far
+           * end, so that a piece of 128 bytes or more ends mid-character. */
+          for (cut = at; cut <= at + n + 1 && cut <= len; cut++)
+            assert_int_equal(feed_in_chunks(p, len, &cut, 1), want);
+        }
+      }
+    }
+  }
+  free(block);
+}
+
+/* Text that ends inside a character at every length from 128 to 260 bytes:
+ * valid so far, carried as state (never rejected), and completed by the
+ * next piece; also when that piece is long enough for the vector path. */
+static void test_utf8_vector_truncated_carried(void **state) {
+  uint8_t text[600];
+  (void)state;
+  for (unsigned kind = 1; kind < 5; kind++) {
+    size_t total = block_text(text, sizeof text, kind);
+    for (size_t len = 128; len <= 260; len++) {
+      struct wsm_utf8 v;
+      size_t valid_len = 0, end = len;
+      int mid = (text[len] & 0xC0) == 0x80; /* len cuts a character */
+      wsm_utf8_init(&v);
+      assert_int_equal(wsm_utf8_feed(&v, text, len, &valid_len), 0);
+      assert_int_equal(valid_len, len);
+      assert_int_equal(wsm_utf8_finish(&v), mid ? WSM_E_INVALID_UTF8 : 0);
+      assert_int_equal(feed_whole(text, len), mid ? TRUNCATED : VALID);
+      /* The rest, short or long, completes it. */
+      while (end < total && (text[end] & 0xC0) == 0x80) end++;
+      assert_int_equal(wsm_utf8_feed(&v, text + len, end - len, &valid_len), 0);
+      assert_int_equal(wsm_utf8_finish(&v), 0);
+      assert_int_equal(wsm_utf8_feed(&v, text + end, total - end, &valid_len), 0);
+      assert_int_equal(valid_len, total - end);
+      assert_int_equal(wsm_utf8_finish(&v), 0);
+    }
+  }
+}
+
 /* All strings of up to 4 bytes drawn from representatives of every byte
  * class boundary, against the reference. */
 static void test_utf8_differential_exhaustive_short(void **state) {
@@ -794,6 +897,8 @@ int main(void) {
       cmocka_unit_test(test_utf8_differential_random),
       cmocka_unit_test(test_utf8_differential_exhaustive_short),
       cmocka_unit_test(test_utf8_differential_long),
+      cmocka_unit_test(test_utf8_vector_block_edges),
+      cmocka_unit_test(test_utf8_vector_truncated_carried),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
