@@ -46,8 +46,19 @@
 #define USE_EPOLL 0
 #endif
 
-#define READ_BUF_SIZE (64 * 1024) /* holds any request head (8 KiB at most) */
+/* io_uring on Linux unless ECHO_NO_URING; --loop picks it or the readiness
+ * loop above at run time, and a kernel without it falls back to the latter. */
+#if defined(__linux__) && !defined(ECHO_NO_URING)
+#include <poll.h>
+#include "uring.h"
+#define HAVE_URING 1
+#else
+#define HAVE_URING 0
+#endif
+
+#define READ_BUF_SIZE (256 * 1024) /* holds any request head (8 KiB at most) */
 #define OUT_BUF_SIZE (READ_BUF_SIZE + 4096) /* the echo of one read, and some */
+#define HELD_MAX WSM_HTTP_HEAD_MAX_DEFAULT /* the most a connection keeps between reads */
 #define LINGER_MS 5000            /* how long a closing socket may take to write what is left */
 #define DRAIN_MS 2000             /* and then to send its FIN and wait for the peer's */
 #define MAX_PROTOCOLS 16
@@ -70,6 +81,10 @@ struct conn {
   int draining;              /* all written and FIN sent: reading to the peer's */
   int peer_eof;              /* the peer's FIN (or a reset) arrived */
   unsigned want;             /* WANT_* as registered with the poller */
+  unsigned in_flight;        /* RECV_IN_FLIGHT, SEND_IN_FLIGHT (io_uring) */
+  uint8_t *send_buf;         /* the queue memory an in-flight send reads from */
+  size_t send_cap;
+  int closed;                /* closed; freed once the ring gives its requests back */
   char name[80];             /* peer address, for the log */
   struct conn *prev, *next;
 };
@@ -198,6 +213,163 @@ static void poller_wait(int timeout_ms) {
 }
 #endif
 
+/* ---- completions: io_uring ----------------------------------------------- */
+
+/*
+ * With the ring there is no readiness: a connection that wants input has a
+ * receive waiting in the kernel, which takes one of the shared buffers only
+ * once data is there; output goes out as a send request. Requests and their
+ * completions carry the connection's address with the kind in its low bits.
+ * All requests queued while the completions of one wait are handled go to
+ * the kernel together, with the next wait: one system call for the lot.
+ */
+#define IO_IGNORE 0u /* cancellations */
+#define IO_POLL 1u   /* the listening socket and the wake pipe: readiness */
+#define IO_RECV 2u
+#define IO_SEND 3u
+#define IO_KIND 3u
+#define RECV_IN_FLIGHT 1u /* struct conn's in_flight */
+#define SEND_IN_FLIGHT 2u
+#define RX_BUF_COUNT 64u /* shared; pages are touched only where data lands */
+#define RX_BUF_SIZE (READ_BUF_SIZE - HELD_MAX) /* held bytes go in front: in_buf */
+#define RX_GROUP 1
+/* A connection keeps reading while less than this waits to be sent. */
+#define OUT_HIGH (256 * 1024)
+
+static void conn_free(struct conn *c);
+
+#if HAVE_URING
+static void on_received(struct conn *c, int res, uint8_t *data, uint64_t now);
+static void on_sent(struct conn *c, int res, uint64_t now);
+static int use_uring;
+static struct uring ring;
+static struct uring_bufs rx_bufs;
+
+static int ring_init(void) {
+  int rc = uring_init(&ring, 4096);
+  if (rc == 0) rc = uring_bufs_init(&ring, &rx_bufs, RX_GROUP, RX_BUF_COUNT, RX_BUF_SIZE);
+  if (rc != 0) {
+    fprintf(stderr, "echo_server: io_uring unavailable (%s); using the %s loop\n",
+            strerror(-rc), USE_EPOLL ? "epoll" : "poll");
+    if (ring.ring_mem) uring_free(&ring);
+    return 0;
+  }
+  return 1;
+}
+
+static struct io_uring_sqe *ring_request(uint8_t op, int fd, void *ptr, unsigned kind) {
+  struct io_uring_sqe *sqe = uring_sqe(&ring);
+  if (!sqe) return NULL;
+  sqe->opcode = op;
+  sqe->fd = fd;
+  sqe->user_data = (uint64_t)(uintptr_t)ptr | kind;
+  return sqe;
+}
+
+static void ring_poll(int fd, void *ptr) {
+  struct io_uring_sqe *sqe = ring_request(IORING_OP_POLL_ADD, fd, ptr, IO_POLL);
+  if (sqe) sqe->poll32_events = POLLIN;
+}
+
+static void ring_cancel(void *ptr, unsigned kind) {
+  struct io_uring_sqe *sqe = ring_request(IORING_OP_ASYNC_CANCEL, -1, NULL, IO_IGNORE);
+  if (sqe) sqe->addr = (uint64_t)(uintptr_t)ptr | kind;
+}
+
+/* A receive into whichever shared buffer is free when data comes. */
+static void ring_recv(struct conn *c) {
+  struct io_uring_sqe *sqe;
+  if (c->in_flight & RECV_IN_FLIGHT) return;
+  sqe = ring_request(IORING_OP_RECV, c->fd, c, IO_RECV);
+  if (!sqe) {
+    c->drop = "io_uring full";
+    return;
+  }
+  sqe->flags = IOSQE_BUFFER_SELECT;
+  sqe->buf_group = RX_GROUP;
+  c->in_flight |= RECV_IN_FLIGHT;
+}
+
+static void ring_send(struct conn *c) {
+  struct io_uring_sqe *sqe;
+  size_t rest = c->out_len - c->out_sent;
+  if ((c->in_flight & SEND_IN_FLIGHT) || rest == 0) return;
+  sqe = ring_request(IORING_OP_SEND, c->fd, c, IO_SEND);
+  if (!sqe) {
+    c->drop = "io_uring full";
+    return;
+  }
+  sqe->addr = (uint64_t)(uintptr_t)(c->out + c->out_sent);
+  sqe->len = rest > (1u << 30) ? 1u << 30 : (uint32_t)rest;
+  sqe->msg_flags = MSG_NOSIGNAL;
+  c->send_buf = c->out;
+  c->send_cap = c->out_cap;
+  c->in_flight |= SEND_IN_FLIGHT;
+}
+
+/* Keep a receive waiting unless too much output is: backpressure. */
+static void ring_arm(struct conn *c) {
+  if (!c->out || c->out_len - c->out_sent < OUT_HIGH) ring_recv(c);
+}
+
+static void ring_close(struct conn *c) {
+  if (c->in_flight & RECV_IN_FLIGHT) ring_cancel(c, IO_RECV);
+  if (c->in_flight & SEND_IN_FLIGHT) ring_cancel(c, IO_SEND);
+}
+
+/* A completion for a closed connection only counts down to freeing it. */
+static int ring_settled_closed(struct conn *c, unsigned in_flight) {
+  c->in_flight &= ~in_flight;
+  if (!c->closed) return 0;
+  if (!c->in_flight) conn_free(c);
+  return 1;
+}
+
+static void ring_complete(const struct io_uring_cqe *cqe, uint64_t now) {
+  void *ptr = (void *)(uintptr_t)(cqe->user_data & ~(uint64_t)IO_KIND);
+  switch ((unsigned)(cqe->user_data & IO_KIND)) {
+  case IO_POLL:
+    if (cqe->res < 0) return; /* cancelled: the listening socket closed */
+    dispatch(ptr, WANT_READ, now);
+    if (ptr == wake_pipe) ring_poll(wake_pipe[0], wake_pipe);
+    else if (listen_fd >= 0) ring_poll(listen_fd, &listen_fd);
+    return;
+  case IO_RECV:
+    if (cqe->flags & IORING_CQE_F_BUFFER) {
+      unsigned id = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+      if (!ring_settled_closed(ptr, RECV_IN_FLIGHT))
+        on_received(ptr, cqe->res, uring_buf(&rx_bufs, id), now);
+      uring_buf_return(&rx_bufs, id);
+    } else if (!ring_settled_closed(ptr, RECV_IN_FLIGHT)) {
+      on_received(ptr, cqe->res, NULL, now);
+    }
+    return;
+  case IO_SEND:
+    if (!ring_settled_closed(ptr, SEND_IN_FLIGHT)) on_sent(ptr, cqe->res, now);
+    return;
+  default:
+    return;
+  }
+}
+
+static void ring_wait(int timeout_ms) {
+  struct io_uring_cqe *cqe;
+  uint64_t now;
+  uring_wait(&ring, timeout_ms);
+  now = now_ms();
+  while ((cqe = uring_peek(&ring)) != NULL) {
+    struct io_uring_cqe done = *cqe;
+    uring_seen(&ring); /* handling it may queue (and submit) more requests */
+    ring_complete(&done, now);
+  }
+}
+#else
+#define use_uring 0
+static void ring_send(struct conn *c) { (void)c; }
+static void ring_arm(struct conn *c) { (void)c; }
+static void ring_close(struct conn *c) { (void)c; }
+#endif
+
 /* ---- the output queue ---------------------------------------------------- */
 
 /*
@@ -206,18 +378,43 @@ static void poller_wait(int timeout_ms) {
  * another connection is served. A queue that outgrows it, or that must wait
  * for the socket, lives on the heap.
  */
+/*
+ * Queues of the common size are kept for the next connection that needs one
+ * (at most OUT_POOL_MAX of them): giving them back to malloc and asking again
+ * for every echo would move the heap's end up and down, a system call and
+ * fresh pages each time.
+ */
+#define OUT_POOL_BUF (64 * 1024)
+#define OUT_POOL_MAX 256
+static uint8_t *out_pool[OUT_POOL_MAX];
+static size_t out_pool_len;
+
+static uint8_t *out_alloc(size_t cap) {
+  if (cap == OUT_POOL_BUF && out_pool_len > 0) return out_pool[--out_pool_len];
+  return malloc(cap);
+}
+
+static void out_release(uint8_t *p, size_t cap) {
+  if (p == out_buf || p == NULL) return;
+  if (cap == OUT_POOL_BUF && out_pool_len < OUT_POOL_MAX) out_pool[out_pool_len++] = p;
+  else free(p);
+}
+
 static int out_reserve(struct conn *c, size_t n) {
   size_t cap;
   uint8_t *p;
-  if (!c->out) {
+  if (!c->out && !use_uring) {
     c->out = out_buf;
     c->out_cap = sizeof out_buf;
   }
-  if (c->out_cap - c->out_len >= n) return 1;
-  for (cap = c->out_cap; cap - c->out_len < n;) cap *= 2;
-  if (c->out == out_buf) {
-    p = malloc(cap);
-    if (p) memcpy(p, c->out, c->out_len);
+  if (c->out && c->out_cap - c->out_len >= n) return 1;
+  for (cap = c->out_cap ? c->out_cap : OUT_POOL_BUF; cap - c->out_len < n;) cap *= 2;
+  /* Memory the kernel is sending from must stay where it is (io_uring):
+   * it is given back when the send completes. */
+  if (!c->out || c->out == out_buf || c->out == c->send_buf || c->out_cap == OUT_POOL_BUF) {
+    p = out_alloc(cap);
+    if (p && c->out_len) memcpy(p, c->out, c->out_len);
+    if (p && c->out != c->send_buf) out_release(c->out, c->out_cap);
   } else {
     p = realloc(c->out, cap);
   }
@@ -231,7 +428,7 @@ static int out_reserve(struct conn *c, size_t n) {
 }
 
 static void out_free(struct conn *c) {
-  if (c->out != out_buf) free(c->out);
+  if (c->out != c->send_buf) out_release(c->out, c->out_cap);
   c->out = NULL;
   c->out_len = c->out_sent = c->out_cap = 0;
 }
@@ -260,6 +457,10 @@ static void take_wsm_output(struct conn *c) {
 static void flush(struct conn *c) {
   size_t rest;
   uint8_t *p;
+  if (use_uring) {
+    ring_send(c); /* sent when the loop next enters the ring */
+    return;
+  }
   while (c->out_sent < c->out_len) {
     ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent, MSG_NOSIGNAL);
     if (n < 0) {
@@ -400,8 +601,29 @@ static size_t process_input(struct conn *c, uint8_t *data, size_t len) {
   return pos;
 }
 
+/*
+ * Hand wsm the len bytes at data: what it left last time, then what came
+ * now. It consumes all but a partial frame header or control frame, or a
+ * partial request head; only those are copied out and kept.
+ */
+static void consume(struct conn *c, uint8_t *data, size_t len) {
+  size_t used;
+  free(c->held); /* data holds a copy */
+  c->held = NULL;
+  c->held_len = 0;
+  used = process_input(c, data, len);
+  if (used == len) return;
+  c->held = malloc(len - used);
+  if (!c->held) {
+    c->drop = "out of memory";
+    return;
+  }
+  memcpy(c->held, data + used, len - used);
+  c->held_len = len - used;
+}
+
 static void read_input(struct conn *c) {
-  size_t len = c->held_len, used;
+  size_t len = c->held_len;
   ssize_t n;
   if (c->draining) { /* bytes the peer sent before it saw our close: drop them */
     n = recv(c->fd, in_buf, sizeof in_buf, 0);
@@ -423,21 +645,45 @@ static void read_input(struct conn *c) {
     c->peer_eof = 1;
     return;
   }
-  free(c->held);
-  c->held = NULL;
-  c->held_len = 0;
-  len += (size_t)n;
-  used = process_input(c, in_buf, len);
-  if (used == len) return;
-  /* A partial frame header or control frame, or a partial request head. */
-  c->held = malloc(len - used);
-  if (!c->held) {
-    c->drop = "out of memory";
-    return;
-  }
-  memcpy(c->held, in_buf + used, len - used);
-  c->held_len = len - used;
+  consume(c, in_buf, len + (size_t)n);
 }
+
+#if HAVE_URING
+static int settle(struct conn *c, uint64_t now);
+
+/* A receive came back: res bytes at data, the end of the stream, or an error. */
+static void on_received(struct conn *c, int res, uint8_t *data, uint64_t now) {
+  if (res > 0 && !c->draining) {
+    size_t n = (size_t)res;
+    if (c->held_len == 0) {
+      consume(c, data, n); /* in place: wsm unmasks in the shared buffer */
+    } else if (c->held_len + n <= sizeof in_buf) {
+      memcpy(in_buf, c->held, c->held_len);
+      memcpy(in_buf + c->held_len, data, n);
+      consume(c, in_buf, c->held_len + n);
+    } else {
+      c->drop = "input buffer full"; /* cannot happen: HELD_MAX bounds what is held */
+    }
+  } else if (res == 0 || (res < 0 && res != -ENOBUFS && res != -EINTR && res != -EAGAIN)) {
+    if (!c->draining) wsm_conn_recv_eof(&c->ws); /* wsm tells clean from abnormal */
+    c->peer_eof = 1;
+  }
+  settle(c, now); /* which asks for the next receive */
+}
+
+static void on_sent(struct conn *c, int res, uint64_t now) {
+  if (c->send_buf != c->out) out_release(c->send_buf, c->send_cap); /* it moved meanwhile */
+  c->send_buf = NULL;
+  if (res >= 0) {
+    c->out_sent += (size_t)res;
+    if (c->out_sent == c->out_len) out_free(c); /* an idle connection holds no memory */
+  } else if (res != -EINTR && res != -EAGAIN) {
+    wsm_conn_recv_eof(&c->ws); /* the transport is gone: wsm records 1006 */
+    c->drop = "write failed";
+  }
+  settle(c, now); /* which sends the rest */
+}
+#endif
 
 static void close_conn(struct conn *c, const char *why) {
   struct wsm_close_info info;
@@ -453,6 +699,17 @@ static void close_conn(struct conn *c, const char *why) {
   if (c->prev) c->prev->next = c->next;
   else conns = c->next;
   if (c->next) c->next->prev = c->prev;
+  if (c->in_flight) { /* the ring still holds requests that point at c */
+    c->closed = 1;
+    ring_close(c);
+    return;
+  }
+  conn_free(c);
+}
+
+static void conn_free(struct conn *c) {
+  if (c->send_buf != c->out) out_release(c->send_buf, c->send_cap);
+  c->send_buf = NULL;
   out_free(c);
   free(c->held);
   free(c);
@@ -501,6 +758,11 @@ static int settle(struct conn *c, uint64_t now) {
       c->linger_until = now + DRAIN_MS;
     }
   }
+  if (use_uring) {
+    ring_arm(c);
+    if (conn_due(c) < next_due) next_due = conn_due(c);
+    return 1;
+  }
   want = c->out ? WANT_WRITE : WANT_READ;
   if (want != c->want) {
     c->want = want;
@@ -542,7 +804,8 @@ static void accept_all(void) {
     if (conns) conns->prev = c;
     conns = c;
     c->want = WANT_READ;
-    poller_add(fd, c, WANT_READ);
+    if (use_uring) ring_arm(c);
+    else poller_add(fd, c, WANT_READ);
     next_due = 0; /* its handshake timer needs to learn the time */
     fprintf(stderr, "%s open\n", c->name);
   }
@@ -589,6 +852,9 @@ static int run_timers(uint64_t now) {
  * handshakes finish; wsm's close timer bounds the wait. */
 static void begin_shutdown(void) {
   struct conn *c, *following;
+#if HAVE_URING
+  if (use_uring) ring_cancel(&listen_fd, IO_POLL); /* its poll holds the socket open */
+#endif
   close(listen_fd);
   listen_fd = -1;
   for (c = conns; c; c = following) {
@@ -637,7 +903,7 @@ static int listen_on(const char *host, const char *port) {
 
 static void usage(void) {
   fprintf(stderr, "usage: echo_server [--host ADDR] [--port N] [--protocol NAME]... "
-                  "[--max-message BYTES]\n");
+                  "[--max-message BYTES] [--loop uring|epoll|poll]\n");
   exit(2);
 }
 
@@ -646,6 +912,7 @@ int main(int argc, char **argv) {
   socklen_t sa_len = sizeof sa;
   char port[16];
   struct sigaction act;
+  const char *loop = HAVE_URING ? "uring" : USE_EPOLL ? "epoll" : "poll";
 
   for (int i = 1; i < argc; i += 2) {
     const char *name = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -656,6 +923,10 @@ int main(int argc, char **argv) {
       opt.protocols[opt.protocol_count++] = value;
     else if (strcmp(name, "--max-message") == 0 && strtoull(value, NULL, 10) > 0)
       opt.max_message = strtoull(value, NULL, 10);
+    else if (strcmp(name, "--loop") == 0 &&
+             ((HAVE_URING && strcmp(value, "uring") == 0) ||
+              strcmp(value, USE_EPOLL ? "epoll" : "poll") == 0))
+      loop = value;
     else usage();
   }
 
@@ -686,13 +957,28 @@ int main(int argc, char **argv) {
          opt.host, port);
   fflush(stdout);
 
-  poller_add(listen_fd, &listen_fd, WANT_READ);
-  poller_add(wake_pipe[0], wake_pipe, WANT_READ);
+#if HAVE_URING
+  use_uring = strcmp(loop, "uring") == 0 && ring_init();
+  if (use_uring) {
+    ring_poll(listen_fd, &listen_fd);
+    ring_poll(wake_pipe[0], wake_pipe);
+  }
+#endif
+  if (!use_uring) {
+    poller_add(listen_fd, &listen_fd, WANT_READ);
+    poller_add(wake_pipe[0], wake_pipe, WANT_READ);
+  }
   for (;;) {
     int timeout;
     if (stop_requested && listen_fd >= 0) begin_shutdown();
     timeout = run_timers(now_ms());
     if (stop_requested && conns == NULL) break;
+#if HAVE_URING
+    if (use_uring) {
+      ring_wait(timeout);
+      continue;
+    }
+#endif
     poller_wait(timeout);
   }
   fprintf(stderr, "echo_server: stopped\n");

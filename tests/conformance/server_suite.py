@@ -19,7 +19,8 @@ RFC forbids but Autobahn does not send, the opening handshake, and load
 With --split SEED every write is cut at random points as well, so that the
 same cases check that nothing depends on how TCP segments the stream.
 
-Usage: server_suite.py --echo-server PATH [--case ID]... [--quiet] [--split SEED]
+Usage: server_suite.py --echo-server PATH [--server-arg ARG]... [--case ID]... [--quiet]
+                       [--split SEED]
 """
 
 import argparse
@@ -998,14 +999,15 @@ class Servers:
     """The echo servers the cases need, started on demand and restarted
     after a crash (which fails the case that saw it)."""
 
-    def __init__(self, binary):
+    def __init__(self, binary, extra_args=()):
         self.binary = binary
+        self.extra_args = list(extra_args)
         self.running = {}
         self.broken = {}  # kind -> why it would not start: not tried again
 
     def args(self, kind):
         limit = SMALL_LIMIT if kind == "small" else BIG_LIMIT
-        return ["--protocol", PROTOCOL, "--max-message", str(limit)]
+        return ["--protocol", PROTOCOL, "--max-message", str(limit)] + self.extra_args
 
     def get(self, kind):
         p = self.running.get(kind)
@@ -1073,6 +1075,9 @@ def run_case(servers, cid, fn, opts, split_seed=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--echo-server", required=True, help="path to examples/echo_server")
+    ap.add_argument("--server-arg", action="append", default=[], metavar="ARG",
+                    help="one more argument for the echo server (e.g. --server-arg=--loop "
+                         "--server-arg=epoll); repeatable")
     ap.add_argument("--case", action="append", default=[],
                     help="run only this case id or group (e.g. 6.4 or 9.1.6); repeatable")
     ap.add_argument("--quiet", action="store_true", help="print only cases that are not OK")
@@ -1084,7 +1089,7 @@ def main():
     cases = select_cases(CASES, args.case)
     title = "server conformance" + (" (random splits, seed %s)" % args.split if args.split else "")
     results = Results(title, verbose=not args.quiet)
-    servers = Servers(args.echo_server)
+    servers = Servers(args.echo_server, args.server_arg)
     try:
         for cid, fn, opts in cases:
             t0 = time.monotonic()
