@@ -14,7 +14,9 @@
  * server's CPU time (utime + stime in /proc/PID/stat) at the start and the end
  * of the measured window and prints one line:
  *
- *   messages=M cpu_ticks=T hz=HZ us_per_message=X seconds=S
+ *   messages=M cpu_ticks=T sys_ticks=K hz=HZ us_per_message=X seconds=S
+ *
+ * (sys_ticks: the part of T spent in the kernel, stime.)
  *
  * Idle mode: opens N connections one after another, completes each opening
  * handshake, prints "ready N" and holds them until it is killed.
@@ -82,8 +84,8 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* utime + stime of process pid, in clock ticks. */
-static unsigned long cpu_ticks(int pid) {
+/* utime + stime of process pid, in clock ticks; stime alone in *sys. */
+static unsigned long cpu_ticks(int pid, unsigned long *sys) {
   char path[64], buf[1024];
   unsigned long ut = 0, st = 0;
   FILE *f;
@@ -99,6 +101,7 @@ static unsigned long cpu_ticks(int pid) {
   if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
                    &st) != 2)
     fail("cannot parse /proc/PID/stat");
+  *sys = st;
   return ut + st;
 }
 
@@ -273,7 +276,7 @@ int main(int argc, char **argv) {
   int port = 0, pid = 0;
   long conns = 1, idle = 0, depth = 1;
   double warmup = 0.5, seconds = 2.0, t_start, t0 = 0;
-  unsigned long cpu0 = 0, cpu1;
+  unsigned long cpu0 = 0, cpu1, sys0 = 0, sys1;
   uint64_t echoes0 = 0;
   struct peer *peers;
   struct epoll_event ev[MAX_EVENTS];
@@ -330,16 +333,17 @@ int main(int argc, char **argv) {
     t = now_s();
     if (t0 == 0 && t - t_start >= warmup) {
       t0 = t;
-      cpu0 = cpu_ticks(pid);
+      cpu0 = cpu_ticks(pid, &sys0);
       echoes0 = echoes;
     } else if (t0 > 0 && t - t0 >= seconds) {
       uint64_t m;
       long hz = sysconf(_SC_CLK_TCK);
-      cpu1 = cpu_ticks(pid);
+      cpu1 = cpu_ticks(pid, &sys1);
       m = echoes - echoes0;
       if (m == 0) fail("no message came back in the window");
-      printf("messages=%llu cpu_ticks=%lu hz=%ld us_per_message=%.4f seconds=%.3f\n",
-             (unsigned long long)m, cpu1 - cpu0, hz,
+      printf("messages=%llu cpu_ticks=%lu sys_ticks=%lu hz=%ld us_per_message=%.4f "
+             "seconds=%.3f\n",
+             (unsigned long long)m, cpu1 - cpu0, sys1 - sys0, hz,
              (double)(cpu1 - cpu0) * 1e6 / (double)hz / (double)m, t - t0);
       return 0;
     }

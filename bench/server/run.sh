@@ -141,7 +141,11 @@ while [ "$rep" -le "$reps" ]; do
       stop_server
       us=$(echo "$line" | sed -n 's/.*us_per_message=\([0-9.]*\).*/\1/p')
       msgs=$(echo "$line" | sed -n 's/.*messages=\([0-9]*\).*/\1/p')
-      printf '%s %s %s %s\n' "$s" "$w" "$us" "$msgs" >>"$tmp/results"
+      ticks=$(echo "$line" | sed -n 's/.*cpu_ticks=\([0-9]*\).*/\1/p')
+      sys=$(echo "$line" | sed -n 's/.*sys_ticks=\([0-9]*\).*/\1/p')
+      printf '%s %s %s %s %s %s\n' "$s" "$w" "$us" "$msgs" \
+        "$(awk -v a="$sys" -v b="$ticks" 'BEGIN { print (b > 0) ? a / b : 0 }')" "$rep" \
+        >>"$tmp/results"
       printf 'rep %d/%d  %-5s %-6s %10s us/msg  (%s messages)\n' "$rep" "$reps" "$s" "$w" \
         "$us" "$msgs" >&2
     done
@@ -171,8 +175,16 @@ for s in wsm lws wslay; do
 done
 elapsed=$(($(date +%s) - start))
 
-median() { # server workload
-  awk -v s="$1" -v w="$2" '$1 == s && $2 == w { print $3 }' "$tmp/results" | sort -g |
+median() { # server workload [column: 3 CPU per message, 5 kernel share]
+  awk -v s="$1" -v w="$2" -v c="${3:-3}" '$1 == s && $2 == w { print $c }' "$tmp/results" | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2];
+                             else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# The median over repetitions of wsm's CPU over lws's in the same repetition:
+# the machine's drift between repetitions cancels.
+paired() { # workload
+  awk -v w="$1" '$2 == w && $1 == "wsm" { a[$6] = $3 } $2 == w && $1 == "lws" { b[$6] = $3 }
+    END { for (r in a) if (r in b && b[r] > 0) print a[r] / b[r] }' "$tmp/results" | sort -g |
     awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2];
                              else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
@@ -184,19 +196,22 @@ spread() {
 echo
 echo "## Server CPU per echoed message (median of $reps; utime+stime, µs)"
 echo
-echo "| workload | wsm echo_server | libwebsockets | wslay | wsm/lws | wsm/wslay | wsm <= 0.7x lws |"
-echo "|---|---:|---:|---:|---:|---:|:---:|"
+echo "| workload | wsm echo_server | libwebsockets | wslay | wsm/lws | wsm/lws paired | wsm/wslay | kernel share wsm, lws | wsm <= 0.7x lws |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|:---:|"
 for w in $workloads; do
   m_wsm=$(median wsm "$w")
   m_lws=$(median lws "$w")
   m_wslay=$(median wslay "$w")
   awk -v n="$(wl_name "$w")" -v a="$m_wsm" -v b="$m_lws" -v c="$m_wslay" \
-    -v sa="$(spread wsm "$w")" -v sb="$(spread lws "$w")" -v sc="$(spread wslay "$w")" 'BEGIN {
-    printf "| %s | %.2f (%s) | %.2f (%s) | %.2f (%s) | %.2f | %.2f | %s |\n",
-           n, a, sa, b, sb, c, sc, a / b, a / c, (a <= 0.7 * b) ? "yes" : "no" }'
+    -v sa="$(spread wsm "$w")" -v sb="$(spread lws "$w")" -v sc="$(spread wslay "$w")" \
+    -v p="$(paired "$w")" -v ka="$(median wsm "$w" 5)" -v kb="$(median lws "$w" 5)" 'BEGIN {
+    printf "| %s | %.2f (%s) | %.2f (%s) | %.2f (%s) | %.2f | %.2f | %.2f | %.0f%%, %.0f%% | %s |\n",
+           n, a, sa, b, sb, c, sc, a / b, p, a / c, 100 * ka, 100 * kb,
+           (a <= 0.7 * b) ? "yes" : "no" }'
 done
 echo
 echo "Parentheses: lowest-highest of the $reps runs; each run measures ${seconds} s after ${warmup} s of warmup."
+echo "Paired: the median of wsm/lws within each repetition. Kernel share: stime/(utime+stime), median."
 echo "Text is checked for UTF-8 by wsm and libwebsockets (LWS_SERVER_OPTION_VALIDATE_UTF8), not by wslay."
 echo "libwebsockets echoes from its WRITEABLE callback (its documented rule); wslay gathers whole messages."
 echo
