@@ -15,12 +15,13 @@ prog="$build/bench/small_msg"
 k1=10000
 k2=110000
 
-if [ ! -x "$prog" ]; then
+# Configure once; build every time, so that the count is of the current source.
+if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" -DWSM_BUILD_BENCH=ON \
     -DWSM_BUILD_TESTS=OFF -DWSM_BUILD_EXAMPLES=OFF >/dev/null
-  cmake --build "$build" --target small_msg -j 2 >/dev/null
 fi
+cmake --build "$build" --target small_msg -j 2 >/dev/null
 command -v valgrind >/dev/null 2>&1 || { echo "instructions.sh: needs valgrind" >&2; exit 1; }
 
 tmp=$(mktemp -d)

@@ -81,7 +81,7 @@ struct conn {
   int draining;              /* all written and FIN sent: reading to the peer's */
   int peer_eof;              /* the peer's FIN (or a reset) arrived */
   unsigned want;             /* WANT_* as registered with the poller */
-  unsigned in_flight;        /* RECV_IN_FLIGHT, SEND_IN_FLIGHT (io_uring) */
+  unsigned in_flight;        /* RECV_IN_FLIGHT, RECV_CANCELLING, SEND_IN_FLIGHT (io_uring) */
   uint8_t *send_buf;         /* the queue memory an in-flight send reads from */
   size_t send_cap;
   int closed;                /* closed; freed once the ring gives its requests back */
@@ -230,6 +230,7 @@ static void poller_wait(int timeout_ms) {
 #define IO_KIND 3u
 #define RECV_IN_FLIGHT 1u /* struct conn's in_flight */
 #define SEND_IN_FLIGHT 2u
+#define RECV_CANCELLING 4u /* backpressure: the receive is being cancelled */
 #define RX_BUF_COUNT 64u /* shared; pages are touched only where data lands */
 #define RX_BUF_SIZE (READ_BUF_SIZE - HELD_MAX) /* held bytes go in front: in_buf */
 #define RX_GROUP 1
@@ -241,9 +242,11 @@ static void conn_free(struct conn *c);
 #if HAVE_URING
 static void on_received(struct conn *c, int res, uint8_t *data, uint64_t now);
 static void on_sent(struct conn *c, int res, uint64_t now);
+static int settle(struct conn *c, uint64_t now);
 static int use_uring;
 static struct uring ring;
 static struct uring_bufs rx_bufs;
+static int recv_multishot = 1; /* 6.0: one request receives until cancelled */
 
 static int ring_init(void) {
   int rc = uring_init(&ring, 4096);
@@ -276,7 +279,8 @@ static void ring_cancel(void *ptr, unsigned kind) {
   if (sqe) sqe->addr = (uint64_t)(uintptr_t)ptr | kind;
 }
 
-/* A receive into whichever shared buffer is free when data comes. */
+/* A receive into whichever shared buffer is free when data comes; a
+ * multishot one stays armed and completes once for every arrival. */
 static void ring_recv(struct conn *c) {
   struct io_uring_sqe *sqe;
   if (c->in_flight & RECV_IN_FLIGHT) return;
@@ -287,6 +291,7 @@ static void ring_recv(struct conn *c) {
   }
   sqe->flags = IOSQE_BUFFER_SELECT;
   sqe->buf_group = RX_GROUP;
+  if (recv_multishot) sqe->ioprio = IORING_RECV_MULTISHOT;
   c->in_flight |= RECV_IN_FLIGHT;
 }
 
@@ -309,7 +314,12 @@ static void ring_send(struct conn *c) {
 
 /* Keep a receive waiting unless too much output is: backpressure. */
 static void ring_arm(struct conn *c) {
-  if (!c->out || c->out_len - c->out_sent < OUT_HIGH) ring_recv(c);
+  if (!c->out || c->out_len - c->out_sent < OUT_HIGH) {
+    ring_recv(c);
+  } else if ((c->in_flight & (RECV_IN_FLIGHT | RECV_CANCELLING)) == RECV_IN_FLIGHT) {
+    ring_cancel(c, IO_RECV);
+    c->in_flight |= RECV_CANCELLING;
+  }
 }
 
 static void ring_close(struct conn *c) {
@@ -334,16 +344,24 @@ static void ring_complete(const struct io_uring_cqe *cqe, uint64_t now) {
     if (ptr == wake_pipe) ring_poll(wake_pipe[0], wake_pipe);
     else if (listen_fd >= 0) ring_poll(listen_fd, &listen_fd);
     return;
-  case IO_RECV:
+  case IO_RECV: {
+    /* Without F_MORE the request is over (data, end of stream, error). */
+    unsigned over = (cqe->flags & IORING_CQE_F_MORE) ? 0u : RECV_IN_FLIGHT | RECV_CANCELLING;
+    if (cqe->res == -EINVAL && recv_multishot) { /* before 6.0: one receive at a time */
+      recv_multishot = 0;
+      if (!ring_settled_closed(ptr, over)) settle(ptr, now);
+      return;
+    }
     if (cqe->flags & IORING_CQE_F_BUFFER) {
       unsigned id = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-      if (!ring_settled_closed(ptr, RECV_IN_FLIGHT))
+      if (!ring_settled_closed(ptr, over))
         on_received(ptr, cqe->res, uring_buf(&rx_bufs, id), now);
       uring_buf_return(&rx_bufs, id);
-    } else if (!ring_settled_closed(ptr, RECV_IN_FLIGHT)) {
+    } else if (!ring_settled_closed(ptr, over)) {
       on_received(ptr, cqe->res, NULL, now);
     }
     return;
+  }
   case IO_SEND:
     if (!ring_settled_closed(ptr, SEND_IN_FLIGHT)) on_sent(ptr, cqe->res, now);
     return;
@@ -649,8 +667,6 @@ static void read_input(struct conn *c) {
 }
 
 #if HAVE_URING
-static int settle(struct conn *c, uint64_t now);
-
 /* A receive came back: res bytes at data, the end of the stream, or an error. */
 static void on_received(struct conn *c, int res, uint8_t *data, uint64_t now) {
   if (res > 0 && !c->draining) {
@@ -664,7 +680,8 @@ static void on_received(struct conn *c, int res, uint8_t *data, uint64_t now) {
     } else {
       c->drop = "input buffer full"; /* cannot happen: HELD_MAX bounds what is held */
     }
-  } else if (res == 0 || (res < 0 && res != -ENOBUFS && res != -EINTR && res != -EAGAIN)) {
+  } else if (res == 0 || (res < 0 && res != -ENOBUFS && res != -EINTR && res != -EAGAIN &&
+                          res != -ECANCELED)) {
     if (!c->draining) wsm_conn_recv_eof(&c->ws); /* wsm tells clean from abnormal */
     c->peer_eof = 1;
   }

@@ -468,6 +468,49 @@ static void test_conn_stream_small_message_is_one_event(void **state) {
   assert_memory_equal(ev.data, "Hello", 5);
 }
 
+/* The short path unmasks and checks for ASCII in 16-, 8- and 1-byte steps:
+ * every length up to 125, a non-ASCII byte at every position, both roles. */
+static void test_conn_small_message_every_length_and_position(void **state) {
+  (void)state;
+  for (int role = 0; role <= 1; role++) {
+    struct wsm_config cfg = role ? client_cfg() : server_cfg();
+    for (size_t len = 1; len <= 125; len++) {
+      for (size_t pos = 0; pos <= len; pos++) { /* pos == len: all ASCII */
+        for (int bad = 0; bad <= 1; bad++) {
+          uint8_t text[125], in[160];
+          size_t n, used;
+          struct wsm_conn c;
+          struct wsm_event ev;
+          int rc;
+          if (pos == len && bad) continue;
+          for (size_t i = 0; i < len; i++) text[i] = (uint8_t)('a' + i % 26);
+          /* "é" is valid and needs the full check; a lone 0xFF fails it */
+          if (pos + 1 < len && !bad) {
+            text[pos] = 0xC3;
+            text[pos + 1] = 0xA9;
+          } else if (pos < len) {
+            text[pos] = bad ? 0xFF : 'z';
+          }
+          n = role ? t_sframe(in, 1, WSM_OP_TEXT, text, len)
+                   : t_cframe(in, 1, WSM_OP_TEXT, text, len);
+          assert_int_equal(wsm_conn_init_open(&c, &cfg), 0);
+          rc = wsm_conn_recv(&c, in, n, &used, &ev);
+          if (bad && pos < len) {
+            assert_int_equal(rc, WSM_E_INVALID_UTF8);
+            assert_int_equal(ev.close_code, 1007);
+            continue;
+          }
+          assert_int_equal(rc, 0);
+          assert_int_equal(used, n);
+          assert_int_equal(ev.type, WSM_EV_DATA);
+          assert_int_equal(ev.len, len);
+          assert_memory_equal(ev.data, text, len);
+        }
+      }
+    }
+  }
+}
+
 /* ---- UTF-8 (Autobahn 6.x) ----------------------------------------------- */
 
 static void test_conn_utf8_valid_across_frames(void **state) {
@@ -1336,6 +1379,7 @@ int main(void) {
       cmocka_unit_test(test_conn_frame_control_inside_fragmented_message),
       cmocka_unit_test(test_conn_frame_many_frames_in_one_read),
       cmocka_unit_test(test_conn_stream_small_message_is_one_event),
+      cmocka_unit_test(test_conn_small_message_every_length_and_position),
       cmocka_unit_test(test_conn_utf8_valid_across_frames),
       cmocka_unit_test(test_conn_utf8_invalid_cases_fail),
       cmocka_unit_test(test_conn_utf8_fails_fast_before_message_end),
