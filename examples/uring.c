@@ -73,6 +73,7 @@ int uring_init(struct uring *r, unsigned entries) {
   /* SQE i always sits in slot i of the index array. */
   for (unsigned i = 0; i < p.sq_entries; i++) r->sq_array[i] = i;
   r->sq_local_tail = *r->sq_tail;
+  r->features = p.features;
   return 0;
 }
 
@@ -108,19 +109,27 @@ struct io_uring_sqe *uring_sqe(struct uring *r) {
   return sqe;
 }
 
-void uring_wait(struct uring *r, int timeout_ms) {
+void uring_wait(struct uring *r, int timeout_ms, unsigned batch_us) {
   struct __kernel_timespec ts;
   struct io_uring_getevents_arg arg;
-  unsigned flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
+  unsigned flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, wait = 1;
   int n;
   memset(&arg, 0, sizeof arg);
+  if (batch_us && timeout_ms != 0 && (r->features & URING_FEAT_MIN_TIMEOUT)) {
+    /* Sleep until many completions are there, or batch_us has passed and
+     * one is: fewer wake-ups, each with more work. The field was "pad"
+     * before 6.12 named it min_wait_usec. */
+    arg.pad = batch_us;
+    wait = r->cq_mask + 1;
+    if (timeout_ms < 0) timeout_ms = 1000; /* the batch needs a timeout */
+  }
   if (timeout_ms >= 0) {
     ts.tv_sec = timeout_ms / 1000;
     ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
     arg.ts = (uint64_t)(uintptr_t)&ts;
   }
   publish(r);
-  n = enter(r, r->to_submit, 1, flags, &arg, sizeof arg);
+  n = enter(r, r->to_submit, wait, flags, &arg, sizeof arg);
   if (n > 0) r->to_submit -= (unsigned)n;
   /* -ETIME, -EINTR: the caller looks at its timers and flags. -EBUSY: the
    * completion queue is full; the caller empties it and comes back. */

@@ -25,6 +25,7 @@ struct uring {
   unsigned *cq_head, *cq_tail, cq_mask;
   struct io_uring_sqe *sqes;
   struct io_uring_cqe *cqes;
+  unsigned features;      /* IORING_FEAT_* */
   unsigned sq_local_tail; /* SQEs filled in, published at the next enter */
   unsigned to_submit;
   void *ring_mem, *sqe_mem;
@@ -49,9 +50,14 @@ void uring_free(struct uring *r);
  * NULL only if the kernel refuses to take any. */
 struct io_uring_sqe *uring_sqe(struct uring *r);
 
+/* Waits with a minimum time (6.12); named here for older headers. */
+#define URING_FEAT_MIN_TIMEOUT (1u << 15)
+
 /* Submit everything queued and wait until a completion is there, or
- * timeout_ms (-1: no limit) has passed, or a signal came. */
-void uring_wait(struct uring *r, int timeout_ms);
+ * timeout_ms (-1: no limit) has passed, or a signal came. With batch_us,
+ * where the kernel can, wait that long for more completions before
+ * returning with fewer than a ring's worth. */
+void uring_wait(struct uring *r, int timeout_ms, unsigned batch_us);
 
 /* The next completion, or NULL; uring_seen() releases it. */
 struct io_uring_cqe *uring_peek(struct uring *r);

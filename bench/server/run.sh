@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Server CPU per echoed message and memory per idle connection:
-# examples/echo_server (wsm) against echo servers on libwebsockets and wslay,
+# examples/echo_server (wsm, with --batch-us 50 and with its defaults) against
+# echo servers on libwebsockets and wslay,
 # driven over 127.0.0.1 by bench/server/loadgen (plain sockets, no wsm).
 #
 #   bench/server/run.sh [--reps N] [--seconds S] [--idle N] [--quick]
@@ -46,7 +47,7 @@ cmake --build "$build" --target wsm_example_echo_server loadgen lws_echo wslay_e
 loadgen="$build/bench/server/loadgen"
 server_bin() {
   case "$1" in
-  wsm) echo "$build/examples/echo_server" ;;
+  wsm | wsm0) echo "$build/examples/echo_server" ;;
   lws) echo "$build/bench/server/lws_echo" ;;
   wslay) echo "$build/bench/server/wslay_echo" ;;
   esac
@@ -79,8 +80,17 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# wsm: echo_server waiting up to 50 µs for more completions when a wake-up
+# brought few (io_uring); wsm0: echo_server as it starts by default.
+server_args() {
+  case "$1" in
+  wsm) echo "--batch-us 50" ;;
+  esac
+}
+
 start_server() { # name: sets spid and sport
-  $pin_srv "$(server_bin "$1")" --port 0 >"$tmp/listen" 2>/dev/null &
+  # shellcheck disable=SC2046 # the arguments are words
+  $pin_srv "$(server_bin "$1")" --port 0 $(server_args "$1") >"$tmp/listen" 2>/dev/null &
   spid=$!
   sport=""
   for _ in $(seq 50); do
@@ -128,9 +138,9 @@ start=$(date +%s)
 rep=1
 while [ "$rep" -le "$reps" ]; do
   case $((rep % 3)) in
-  1) order="wsm lws wslay" ;;
-  2) order="lws wslay wsm" ;;
-  0) order="wslay wsm lws" ;;
+  1) order="wsm lws wsm0 wslay" ;;
+  2) order="lws wsm0 wslay wsm" ;;
+  0) order="wslay wsm lws wsm0" ;;
   esac
   for w in $workloads; do
     for s in $order; do
@@ -182,8 +192,8 @@ median() { # server workload [column: 3 CPU per message, 5 kernel share]
 }
 # The median over repetitions of wsm's CPU over lws's in the same repetition:
 # the machine's drift between repetitions cancels.
-paired() { # workload
-  awk -v w="$1" '$2 == w && $1 == "wsm" { a[$6] = $3 } $2 == w && $1 == "lws" { b[$6] = $3 }
+paired() { # workload [server]
+  awk -v w="$1" -v s="${2:-wsm}" '$2 == w && $1 == s { a[$6] = $3 } $2 == w && $1 == "lws" { b[$6] = $3 }
     END { for (r in a) if (r in b && b[r] > 0) print a[r] / b[r] }' "$tmp/results" | sort -g |
     awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2];
                              else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -196,22 +206,26 @@ spread() {
 echo
 echo "## Server CPU per echoed message (median of $reps; utime+stime, µs)"
 echo
-echo "| workload | wsm echo_server | libwebsockets | wslay | wsm/lws | wsm/lws paired | wsm/wslay | kernel share wsm, lws | wsm <= 0.7x lws |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|:---:|"
+echo "| workload | wsm | wsm, defaults | libwebsockets | wslay | wsm/lws | paired | defaults/lws | paired | wsm/wslay | kernel share wsm, lws | wsm <= 0.7x lws |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"
 for w in $workloads; do
   m_wsm=$(median wsm "$w")
+  m_wsm0=$(median wsm0 "$w")
   m_lws=$(median lws "$w")
   m_wslay=$(median wslay "$w")
-  awk -v n="$(wl_name "$w")" -v a="$m_wsm" -v b="$m_lws" -v c="$m_wslay" \
-    -v sa="$(spread wsm "$w")" -v sb="$(spread lws "$w")" -v sc="$(spread wslay "$w")" \
-    -v p="$(paired "$w")" -v ka="$(median wsm "$w" 5)" -v kb="$(median lws "$w" 5)" 'BEGIN {
-    printf "| %s | %.2f (%s) | %.2f (%s) | %.2f (%s) | %.2f | %.2f | %.2f | %.0f%%, %.0f%% | %s |\n",
-           n, a, sa, b, sb, c, sc, a / b, p, a / c, 100 * ka, 100 * kb,
+  awk -v n="$(wl_name "$w")" -v a="$m_wsm" -v a0="$m_wsm0" -v b="$m_lws" -v c="$m_wslay" \
+    -v sa="$(spread wsm "$w")" -v sa0="$(spread wsm0 "$w")" -v sb="$(spread lws "$w")" \
+    -v sc="$(spread wslay "$w")" -v p="$(paired "$w")" -v p0="$(paired "$w" wsm0)" \
+    -v ka="$(median wsm "$w" 5)" -v kb="$(median lws "$w" 5)" 'BEGIN {
+    printf "| %s | %.2f (%s) | %.2f (%s) | %.2f (%s) | %.2f (%s) | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f%%, %.0f%% | %s |\n",
+           n, a, sa, a0, sa0, b, sb, c, sc, a / b, p, a0 / b, p0, a / c, 100 * ka, 100 * kb,
            (a <= 0.7 * b) ? "yes" : "no" }'
 done
 echo
 echo "Parentheses: lowest-highest of the $reps runs; each run measures ${seconds} s after ${warmup} s of warmup."
-echo "Paired: the median of wsm/lws within each repetition. Kernel share: stime/(utime+stime), median."
+echo "wsm: examples/echo_server --batch-us 50 (io_uring: after a wake-up that brought fewer than 16"
+echo "completions, wait up to 50 µs for more); defaults: examples/echo_server with no options."
+echo "Paired: the median of the ratio within each repetition. Kernel share: stime/(utime+stime), median."
 echo "Text is checked for UTF-8 by wsm and libwebsockets (LWS_SERVER_OPTION_VALIDATE_UTF8), not by wslay."
 echo "libwebsockets echoes from its WRITEABLE callback (its documented rule); wslay gathers whole messages."
 echo

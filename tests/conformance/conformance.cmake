@@ -25,11 +25,13 @@ function(wsm_add_conformance_tests dir)
       set(server --echo-server $<TARGET_FILE:${name}>)
       add_test(NAME conformance_server COMMAND ${py} ${dir}/server_suite.py --quiet ${server})
       add_test(NAME conformance_server_split
-               COMMAND ${py} ${dir}/server_suite.py --quiet --split 6455 ${server})
+               COMMAND ${py} ${dir}/server_suite.py --quiet --split 6455
+                       --server-arg=--batch-us --server-arg=50 ${server})
       set_tests_properties(conformance_server conformance_server_split
                            PROPERTIES LABELS conformance TIMEOUT 240)
-      # On Linux the server runs on io_uring when the kernel offers it; the
-      # epoll loop gets the same cases (split) of its own.
+      # On Linux the server runs on io_uring when the kernel offers it (the
+      # split run also with --batch-us); the epoll loop gets the same cases
+      # (split) of its own.
       if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
         add_test(NAME conformance_server_epoll
                  COMMAND ${py} ${dir}/server_suite.py --quiet --split 6455
