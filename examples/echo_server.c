@@ -232,8 +232,11 @@ static void poller_wait(int timeout_ms) {
 #define RECV_IN_FLIGHT 1u /* struct conn's in_flight */
 #define SEND_IN_FLIGHT 2u
 #define RECV_CANCELLING 4u /* backpressure: the receive is being cancelled */
-#define RX_BUF_COUNT 64u /* shared; pages are touched only where data lands */
-#define RX_BUF_SIZE (READ_BUF_SIZE - HELD_MAX) /* held bytes go in front: in_buf */
+/* Shared; pages are touched only where data lands. The kernel may fill all
+ * of them before we see the first, so they also bound how far a connection
+ * reads past the point where backpressure cancels its receive. */
+#define RX_BUF_COUNT 64u
+#define RX_BUF_SIZE (64 * 1024) /* held bytes go in front of them: in_buf */
 #define RX_GROUP 1
 /* A connection keeps reading while less than this waits to be sent. */
 #define OUT_HIGH (256 * 1024)

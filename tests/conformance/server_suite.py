@@ -959,6 +959,39 @@ def cx_4_2(s):
     s.close_normal()
 
 
+def _kernel_buffer_max(name):
+    """The largest buffer TCP autotuning may give a socket here (tcp_rmem or
+    tcp_wmem), or 64 MiB when the system does not say."""
+    try:
+        with open("/proc/sys/net/ipv4/" + name) as f:
+            return int(f.read().split()[2])
+    except (OSError, ValueError, IndexError):
+        return 64 << 20
+
+
+@case("x.4.4", rcvbuf=65536)
+def cx_4_4(s):
+    """We send 16 MiB messages and never read: the server must stop reading
+    (backpressure), not queue echoes without bound. We send more than the
+    kernel can hold on both sides (the server's receive and send buffers at
+    their largest, ours, and 16 MiB for the server's own read buffers), so
+    our writes must block before the end; then every echo comes back."""
+    size = 16 << 20
+    room = _kernel_buffer_max("tcp_rmem") + 2 * _kernel_buffer_max("tcp_wmem") + (16 << 20)
+    count = room // size + 2
+    data = bytes(range(256)) * (size // 256)
+    frames = b"".join(s.binary(data) for _ in range(count))
+    sent = s.ep.write_until_blocked(frames, stall=1.0)
+    s.note = "%d messages of 16 MiB; stalled after %d of %d bytes" % (count, sent, len(frames))
+    if sent == len(frames):
+        failed("the server read all %d bytes while we read nothing" % sent)
+    s.ep.idle(0.3)
+    s.send(frames[sent:])
+    for _ in range(count):
+        s.expect(msg(BINARY, data), timeout=60.0)
+    s.close_normal()
+
+
 @case("x.4.3", rcvbuf=8192)
 def cx_4_3(s):
     """60000 pings of 100 bytes while we do not read, through a small receive
