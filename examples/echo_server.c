@@ -991,7 +991,9 @@ int main(int argc, char **argv) {
          opt.host, port);
   fflush(stdout);
 
-#if HAVE_URING
+#if !HAVE_URING
+  (void)loop; /* the readiness loop is the only one */
+#else
   use_uring = strcmp(loop, "uring") == 0 && ring_init();
   if (use_uring) {
     ring_poll(listen_fd, &listen_fd);
