@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * echo_server: a WebSocket echo server on a non-blocking, single-threaded
- * event loop (epoll on Linux, poll() elsewhere) serving many connections.
+ * echo_server: a WebSocket echo server on a single-threaded event loop
+ * (io_uring on Linux, else epoll; poll() elsewhere) serving many connections.
  *
  *   echo_server [--host ADDR] [--port N] [--protocol NAME]... [--max-message BYTES]
+ *               [--loop uring|epoll|poll] [--batch-us N]
  *
  * It shows how a host drives wsm:
  *   - wsm does the HTTP upgrade (WSM_EV_REQUEST, then wsm_conn_accept);
  *   - echo by streaming: each chunk of a message goes back as a frame as soon
  *     as it arrives, so a message of any size passes in constant memory;
- *   - backpressure: a connection with unsent output is not read;
- *   - memory: every connection reads into one shared buffer and writes from
- *     another, and keeps bytes of its own only while they are left over;
+ *   - backpressure: a connection with unsent output is not read (io_uring:
+ *     once OUT_HIGH bytes are unsent);
+ *   - memory: connections read into shared buffers, and keep bytes of their
+ *     own only while they are left over or unsent;
  *   - wsm's own frames (pongs, close frames) go between our frames;
  *   - time through wsm_conn_expiry() and wsm_conn_tick();
  *   - closing the socket when wsm_conn_transport() says so, without a reset
@@ -232,13 +234,18 @@ static void poller_wait(int timeout_ms) {
 #define RECV_IN_FLIGHT 1u /* struct conn's in_flight */
 #define SEND_IN_FLIGHT 2u
 #define RECV_CANCELLING 4u /* backpressure: the receive is being cancelled */
+#define RECV_MULTISHOT 8u  /* the receive asked for multishot */
 /* Shared; pages are touched only where data lands. The kernel may fill all
  * of them before we see the first, so they also bound how far a connection
  * reads past the point where backpressure cancels its receive. */
 #define RX_BUF_COUNT 64u
 #define RX_BUF_SIZE (64 * 1024) /* held bytes go in front of them: in_buf */
+#if READ_BUF_SIZE < HELD_MAX + RX_BUF_SIZE
+#error "in_buf must hold what a connection keeps and a whole receive"
+#endif
 #define RX_GROUP 1
-/* A connection keeps reading while less than this waits to be sent. */
+/* A connection keeps reading while less than this waits to be sent; the
+ * kernel may deliver up to all receive buffers more before the cancel. */
 #define OUT_HIGH (256 * 1024)
 
 static void conn_free(struct conn *c);
@@ -258,6 +265,7 @@ static int ring_init(void) {
   if (rc != 0) {
     fprintf(stderr, "echo_server: io_uring unavailable (%s); using the %s loop\n",
             strerror(-rc), USE_EPOLL ? "epoll" : "poll");
+    uring_bufs_free(&rx_bufs);
     if (ring.ring_mem) uring_free(&ring);
     return 0;
   }
@@ -295,8 +303,11 @@ static void ring_recv(struct conn *c) {
   }
   sqe->flags = IOSQE_BUFFER_SELECT;
   sqe->buf_group = RX_GROUP;
-  if (recv_multishot) sqe->ioprio = IORING_RECV_MULTISHOT;
   c->in_flight |= RECV_IN_FLIGHT;
+  if (recv_multishot) {
+    sqe->ioprio = IORING_RECV_MULTISHOT;
+    c->in_flight |= RECV_MULTISHOT;
+  }
 }
 
 static void ring_send(struct conn *c) {
@@ -318,6 +329,7 @@ static void ring_send(struct conn *c) {
 
 /* Keep a receive waiting unless too much output is: backpressure. */
 static void ring_arm(struct conn *c) {
+  if (c->peer_eof) return; /* nothing more will come: a receive would end at once */
   if (!c->out || c->out_len - c->out_sent < OUT_HIGH) {
     ring_recv(c);
   } else if ((c->in_flight & (RECV_IN_FLIGHT | RECV_CANCELLING)) == RECV_IN_FLIGHT) {
@@ -343,17 +355,25 @@ static void ring_complete(const struct io_uring_cqe *cqe, uint64_t now) {
   void *ptr = (void *)(uintptr_t)(cqe->user_data & ~(uint64_t)IO_KIND);
   switch ((unsigned)(cqe->user_data & IO_KIND)) {
   case IO_POLL:
-    if (cqe->res < 0) return; /* cancelled: the listening socket closed */
+    if (cqe->res == -ECANCELED) return; /* the listening socket closed */
+    if (cqe->res < 0) {
+      fprintf(stderr, "echo_server: poll failed: %s; no longer %s\n", strerror(-cqe->res),
+              ptr == wake_pipe ? "woken by signals" : "accepting");
+      return;
+    }
     dispatch(ptr, WANT_READ, now);
     if (ptr == wake_pipe) ring_poll(wake_pipe[0], wake_pipe);
     else if (listen_fd >= 0) ring_poll(listen_fd, &listen_fd);
     return;
   case IO_RECV: {
     /* Without F_MORE the request is over (data, end of stream, error). */
-    unsigned over = (cqe->flags & IORING_CQE_F_MORE) ? 0u : RECV_IN_FLIGHT | RECV_CANCELLING;
-    if (cqe->res == -EINVAL && recv_multishot) { /* before 6.0: one receive at a time */
-      recv_multishot = 0;
-      if (!ring_settled_closed(ptr, over)) settle(ptr, now);
+    struct conn *c = ptr;
+    unsigned over = (cqe->flags & IORING_CQE_F_MORE)
+                        ? 0u
+                        : RECV_IN_FLIGHT | RECV_CANCELLING | RECV_MULTISHOT;
+    if (cqe->res == -EINVAL && (c->in_flight & RECV_MULTISHOT)) {
+      recv_multishot = 0; /* before 6.0: one receive at a time, asked again */
+      if (!ring_settled_closed(c, over)) settle(c, now);
       return;
     }
     if (cqe->flags & IORING_CQE_F_BUFFER) {
@@ -386,7 +406,11 @@ static void ring_wait(int timeout_ms) {
   struct io_uring_cqe *cqe;
   uint64_t now;
   unsigned count = 0;
-  uring_wait(&ring, timeout_ms, last_count < BATCH_FEW ? opt.batch_us : 0u);
+  int rc = uring_wait(&ring, timeout_ms, last_count < BATCH_FEW ? opt.batch_us : 0u);
+  if (rc < 0) { /* not a timeout, signal or full queue: the ring is unusable */
+    fprintf(stderr, "echo_server: io_uring_enter: %s\n", strerror(-rc));
+    exit(1);
+  }
   now = now_ms();
   while ((cqe = uring_peek(&ring)) != NULL) {
     struct io_uring_cqe done = *cqe;
@@ -406,18 +430,12 @@ static void ring_close(struct conn *c) { (void)c; }
 /* ---- the output queue ---------------------------------------------------- */
 
 /*
- * Make room for n more bytes. A connection with nothing pending borrows
- * out_buf; settle() ends every turn with flush(), which gives it back before
- * another connection is served. A queue that outgrows it, or that must wait
- * for the socket, lives on the heap.
- */
-/*
  * Queues of the common size are kept for the next connection that needs one
  * (at most OUT_POOL_MAX of them): giving them back to malloc and asking again
  * for every echo would move the heap's end up and down, a system call and
  * fresh pages each time.
  */
-#define OUT_POOL_BUF (64 * 1024)
+#define OUT_POOL_BUF (RX_BUF_SIZE + 4096) /* the echo of a whole receive */
 #define OUT_POOL_MAX 256
 static uint8_t *out_pool[OUT_POOL_MAX];
 static size_t out_pool_len;
@@ -433,23 +451,39 @@ static void out_release(uint8_t *p, size_t cap) {
   else free(p);
 }
 
+/*
+ * Make room for n more bytes. On epoll a connection with nothing pending
+ * borrows out_buf; settle() ends every turn with flush(), which gives it
+ * back before another connection is served. A queue that outgrows it, that
+ * must wait for the socket, or that the kernel sends from later (io_uring)
+ * lives on the heap. Bytes already sent are dropped whenever the queue would
+ * grow, so it holds what is unsent and what comes next.
+ */
 static int out_reserve(struct conn *c, size_t n) {
-  size_t cap;
+  size_t cap, unsent;
   uint8_t *p;
   if (!c->out && !use_uring) {
     c->out = out_buf;
     c->out_cap = sizeof out_buf;
   }
   if (c->out && c->out_cap - c->out_len >= n) return 1;
-  for (cap = c->out_cap ? c->out_cap : OUT_POOL_BUF; cap - c->out_len < n;) cap *= 2;
+  if (c->out && c->out_sent && c->out != c->send_buf) { /* not while the kernel reads it */
+    memmove(c->out, c->out + c->out_sent, c->out_len - c->out_sent);
+    c->out_len -= c->out_sent;
+    c->out_sent = 0;
+    if (c->out_cap - c->out_len >= n) return 1;
+  }
+  unsent = c->out_len - c->out_sent;
+  for (cap = c->out_cap ? c->out_cap : OUT_POOL_BUF; cap - unsent < n;) cap *= 2;
   /* Memory the kernel is sending from must stay where it is (io_uring):
-   * it is given back when the send completes. */
+   * it is given back when the send completes. That send began at out_sent,
+   * which is where the new queue begins. */
   if (!c->out || c->out == out_buf || c->out == c->send_buf || c->out_cap == OUT_POOL_BUF) {
     p = out_alloc(cap);
-    if (p && c->out_len) memcpy(p, c->out, c->out_len);
+    if (p && unsent) memcpy(p, c->out + c->out_sent, unsent);
     if (p && c->out != c->send_buf) out_release(c->out, c->out_cap);
   } else {
-    p = realloc(c->out, cap);
+    p = realloc(c->out, cap); /* out_sent is 0 here */
   }
   if (!p) {
     c->drop = "out of memory";
@@ -457,6 +491,8 @@ static int out_reserve(struct conn *c, size_t n) {
   }
   c->out = p;
   c->out_cap = cap;
+  c->out_len = unsent;
+  c->out_sent = 0;
   return 1;
 }
 
@@ -727,11 +763,13 @@ static void close_conn(struct conn *c, const char *why) {
             (unsigned)info.code_received, (unsigned)info.code_sent,
             wsm_err_name(info.error), info.peer_closed_first ? ", peer closed first" : "",
             why ? "; " : "", why ? why : "");
-  close(c->fd); /* also leaves the epoll set */
   if (c->prev) c->prev->next = c->next;
   else conns = c->next;
   if (c->next) c->next->prev = c->prev;
-  if (c->in_flight) { /* the ring still holds requests that point at c */
+  if (c->in_flight) {
+    /* The ring holds requests that point at c and name its descriptor, some
+     * maybe not yet submitted: closing it now could let accept() hand the
+     * number to a new client that they would then act on. */
     c->closed = 1;
     ring_close(c);
     return;
@@ -740,6 +778,7 @@ static void close_conn(struct conn *c, const char *why) {
 }
 
 static void conn_free(struct conn *c) {
+  close(c->fd); /* also leaves the epoll set */
   if (c->send_buf != c->out) out_release(c->send_buf, c->send_cap);
   c->send_buf = NULL;
   out_free(c);
@@ -840,6 +879,7 @@ static void accept_all(void) {
     else poller_add(fd, c, WANT_READ);
     next_due = 0; /* its handshake timer needs to learn the time */
     fprintf(stderr, "%s open\n", c->name);
+    if (c->drop) close_conn(c, c->drop); /* the ring would not take its receive */
   }
 }
 

@@ -109,7 +109,7 @@ struct io_uring_sqe *uring_sqe(struct uring *r) {
   return sqe;
 }
 
-void uring_wait(struct uring *r, int timeout_ms, unsigned batch_us) {
+int uring_wait(struct uring *r, int timeout_ms, unsigned batch_us) {
   struct __kernel_timespec ts;
   struct io_uring_getevents_arg arg;
   unsigned flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, wait = 1;
@@ -131,8 +131,11 @@ void uring_wait(struct uring *r, int timeout_ms, unsigned batch_us) {
   publish(r);
   n = enter(r, r->to_submit, wait, flags, &arg, sizeof arg);
   if (n > 0) r->to_submit -= (unsigned)n;
-  /* -ETIME, -EINTR: the caller looks at its timers and flags. -EBUSY: the
-   * completion queue is full; the caller empties it and comes back. */
+  /* -ETIME, -EINTR: the caller looks at its timers and flags. -EBUSY,
+   * -EAGAIN: the completion queue is full, or the kernel short of memory;
+   * the caller empties the queue and comes back. */
+  if (n >= 0 || n == -ETIME || n == -EINTR || n == -EBUSY || n == -EAGAIN) return 0;
+  return n;
 }
 
 struct io_uring_cqe *uring_peek(struct uring *r) {
@@ -148,21 +151,34 @@ int uring_bufs_init(struct uring *r, struct uring_bufs *b, uint16_t group, unsig
   struct io_uring_buf_reg reg;
   size_t ring_len = count * sizeof(struct io_uring_buf);
   memset(b, 0, sizeof *b);
+  b->ring_len = ring_len;
+  b->size = size;
+  b->count = count;
   b->ring = mmap(NULL, ring_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   /* Pages are taken only where the kernel writes: an idle server stays small. */
   b->mem = mmap(NULL, count * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (b->ring == MAP_FAILED || b->mem == MAP_FAILED) return -ENOMEM;
+  if (b->ring == MAP_FAILED || b->mem == MAP_FAILED) {
+    uring_bufs_free(b);
+    return -ENOMEM;
+  }
   memset(&reg, 0, sizeof reg);
   reg.ring_addr = (uint64_t)(uintptr_t)b->ring;
   reg.ring_entries = count;
   reg.bgid = group;
-  if (syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_PBUF_RING, &reg, 1) < 0)
-    return -errno; /* before 5.19 */
-  b->size = size;
-  b->count = count;
+  if (syscall(__NR_io_uring_register, r->fd, IORING_REGISTER_PBUF_RING, &reg, 1) < 0) {
+    int e = errno; /* EINVAL before 5.19 */
+    uring_bufs_free(b);
+    return -e;
+  }
   b->group = group;
   for (unsigned i = 0; i < count; i++) uring_buf_return(b, i);
   return 0;
+}
+
+void uring_bufs_free(struct uring_bufs *b) {
+  if (b->ring && b->ring != MAP_FAILED) munmap(b->ring, b->ring_len);
+  if (b->mem && b->mem != MAP_FAILED) munmap(b->mem, b->count * b->size);
+  memset(b, 0, sizeof *b);
 }
 
 uint8_t *uring_buf(const struct uring_bufs *b, unsigned id) { return b->mem + (size_t)id * b->size; }

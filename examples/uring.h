@@ -36,7 +36,7 @@ struct uring {
 struct uring_bufs {
   struct io_uring_buf_ring *ring;
   uint8_t *mem;
-  size_t size;
+  size_t ring_len, size;
   unsigned count;
   uint16_t tail;
   uint16_t group;
@@ -56,8 +56,9 @@ struct io_uring_sqe *uring_sqe(struct uring *r);
 /* Submit everything queued and wait until a completion is there, or
  * timeout_ms (-1: no limit) has passed, or a signal came. With batch_us,
  * where the kernel can, wait that long for more completions before
- * returning with fewer than a ring's worth. */
-void uring_wait(struct uring *r, int timeout_ms, unsigned batch_us);
+ * returning with fewer than a ring's worth. Returns 0, or -errno when the
+ * ring cannot be used any more. */
+int uring_wait(struct uring *r, int timeout_ms, unsigned batch_us);
 
 /* The next completion, or NULL; uring_seen() releases it. */
 struct io_uring_cqe *uring_peek(struct uring *r);
@@ -65,6 +66,7 @@ void uring_seen(struct uring *r);
 
 int uring_bufs_init(struct uring *r, struct uring_bufs *b, uint16_t group, unsigned count,
                     size_t size);
+void uring_bufs_free(struct uring_bufs *b); /* after uring_free(), or a failed init */
 uint8_t *uring_buf(const struct uring_bufs *b, unsigned id);
 /* Hand buffer `id` back to the kernel. */
 void uring_buf_return(struct uring_bufs *b, unsigned id);
