@@ -992,6 +992,47 @@ def cx_4_4(s):
     s.close_normal()
 
 
+def _cpu_seconds(pid):
+    """utime + stime of a process (Linux /proc), or None where there is none."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@case("x.4.5", rcvbuf=4096)
+def cx_4_5(s):
+    """We send a 3 MiB message without reading, then end our side (FIN): the
+    server reads all of it and our FIN, but its echo waits on us. With
+    nothing more to read it must wait without spinning: at most 0.3 s of CPU
+    in a second. Then we read the echo, whole, and the server closes."""
+    data = bytes(range(256)) * (3 << 12)
+    frame = s.binary(data)
+    sent = s.ep.write_until_blocked(frame, stall=0.5)
+    time.sleep(0.5)  # without reading: the echo stays in the server's queue
+    s.ep.shutdown_write()
+    time.sleep(0.3)
+    c0 = _cpu_seconds(s.server_pid)
+    time.sleep(1.0)
+    c1 = _cpu_seconds(s.server_pid)
+    s.note = "sent %d of %d bytes" % (sent, len(frame))
+    if c0 is not None and c1 is not None:
+        s.note += "; server CPU %.2f s in the second after our FIN" % (c1 - c0)
+        if c1 - c0 > 0.3:
+            failed("the server used %.2f s of CPU in 1 s while waiting on us" % (c1 - c0))
+    deadline = time.monotonic() + 30.0
+    while True:
+        ev = s.ep.next_event(deadline)
+        if ev is None:
+            failed("the server did not close after our FIN (%s)" % s.note)
+        if ev.kind == "eof":
+            break
+        if ev.kind == "message" and (sent < len(frame) or ev.data != data):
+            failed("the echo came back wrong: %r" % ev)
+
+
 @case("x.4.3", rcvbuf=8192)
 def cx_4_3(s):
     """60000 pings of 100 bytes while we do not read, through a small receive
@@ -1082,6 +1123,7 @@ def run_case(servers, cid, fn, opts, split_seed=None):
             s = Session(server.port, opts.get("rcvbuf"))
         except OSError as e:
             failed("cannot connect: %s" % e)
+        s.server_pid = server.proc.pid
         if split_seed is not None:
             s.ep.splitter = random.Random("%s/%s" % (split_seed, cid))
         s.note = ""
