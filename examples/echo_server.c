@@ -239,7 +239,15 @@ static void poller_wait(int timeout_ms) {
  * of them before we see the first, so they also bound how far a connection
  * reads past the point where backpressure cancels its receive. */
 #define RX_BUF_COUNT 64u
-#define RX_BUF_SIZE (64 * 1024) /* held bytes go in front of them: in_buf */
+#define RX_BUF_SIZE (64 * 1024)
+/* In front of each: room for what a connection held from its last receive (a
+ * partial frame header or control frame), so that wsm reads one run of bytes
+ * in place. A larger remainder (a partial request head) goes with the receive
+ * into in_buf. */
+#define RX_HEADROOM 192
+#if RX_HEADROOM < WSM_RECV_HOLD_MAX
+#error "the headroom must hold a partial control frame"
+#endif
 #if READ_BUF_SIZE < HELD_MAX + RX_BUF_SIZE
 #error "in_buf must hold what a connection keeps and a whole receive"
 #endif
@@ -261,7 +269,8 @@ static int recv_multishot = 1; /* 6.0: one request receives until cancelled */
 
 static int ring_init(void) {
   int rc = uring_init(&ring, 4096);
-  if (rc == 0) rc = uring_bufs_init(&ring, &rx_bufs, RX_GROUP, RX_BUF_COUNT, RX_BUF_SIZE);
+  if (rc == 0)
+    rc = uring_bufs_init(&ring, &rx_bufs, RX_GROUP, RX_BUF_COUNT, RX_BUF_SIZE, RX_HEADROOM);
   if (rc != 0) {
     fprintf(stderr, "echo_server: io_uring unavailable (%s); using the %s loop\n",
             strerror(-rc), USE_EPOLL ? "epoll" : "poll");
@@ -724,6 +733,9 @@ static void on_received(struct conn *c, int res, uint8_t *data, uint64_t now) {
     size_t n = (size_t)res;
     if (c->held_len == 0) {
       consume(c, data, n); /* in place: wsm unmasks in the shared buffer */
+    } else if (c->held_len <= RX_HEADROOM) {
+      memcpy(data - c->held_len, c->held, c->held_len); /* still in place */
+      consume(c, data - c->held_len, c->held_len + n);
     } else if (c->held_len + n <= sizeof in_buf) {
       memcpy(in_buf, c->held, c->held_len);
       memcpy(in_buf + c->held_len, data, n);

@@ -147,16 +147,18 @@ struct io_uring_cqe *uring_peek(struct uring *r) {
 void uring_seen(struct uring *r) { store_release(r->cq_head, *r->cq_head + 1); }
 
 int uring_bufs_init(struct uring *r, struct uring_bufs *b, uint16_t group, unsigned count,
-                    size_t size) {
+                    size_t size, size_t headroom) {
   struct io_uring_buf_reg reg;
   size_t ring_len = count * sizeof(struct io_uring_buf);
   memset(b, 0, sizeof *b);
   b->ring_len = ring_len;
   b->size = size;
+  b->headroom = headroom;
   b->count = count;
   b->ring = mmap(NULL, ring_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   /* Pages are taken only where the kernel writes: an idle server stays small. */
-  b->mem = mmap(NULL, count * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  b->mem = mmap(NULL, count * (headroom + size), PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (b->ring == MAP_FAILED || b->mem == MAP_FAILED) {
     uring_bufs_free(b);
     return -ENOMEM;
@@ -177,11 +179,13 @@ int uring_bufs_init(struct uring *r, struct uring_bufs *b, uint16_t group, unsig
 
 void uring_bufs_free(struct uring_bufs *b) {
   if (b->ring && b->ring != MAP_FAILED) munmap(b->ring, b->ring_len);
-  if (b->mem && b->mem != MAP_FAILED) munmap(b->mem, b->count * b->size);
+  if (b->mem && b->mem != MAP_FAILED) munmap(b->mem, b->count * (b->headroom + b->size));
   memset(b, 0, sizeof *b);
 }
 
-uint8_t *uring_buf(const struct uring_bufs *b, unsigned id) { return b->mem + (size_t)id * b->size; }
+uint8_t *uring_buf(const struct uring_bufs *b, unsigned id) {
+  return b->mem + (size_t)id * (b->headroom + b->size) + b->headroom;
+}
 
 void uring_buf_return(struct uring_bufs *b, unsigned id) {
   struct io_uring_buf *slot = &b->ring->bufs[b->tail & (b->count - 1)];

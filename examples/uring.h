@@ -32,11 +32,12 @@ struct uring {
   size_t ring_len, sqe_len;
 };
 
-/* Provided buffers: `count` (a power of two) buffers of `size` bytes. */
+/* Provided buffers: `count` (a power of two) buffers of `size` bytes, each
+ * with `headroom` bytes of ours in front that the kernel never writes. */
 struct uring_bufs {
   struct io_uring_buf_ring *ring;
   uint8_t *mem;
-  size_t ring_len, size;
+  size_t ring_len, size, headroom;
   unsigned count;
   uint16_t tail;
   uint16_t group;
@@ -65,8 +66,9 @@ struct io_uring_cqe *uring_peek(struct uring *r);
 void uring_seen(struct uring *r);
 
 int uring_bufs_init(struct uring *r, struct uring_bufs *b, uint16_t group, unsigned count,
-                    size_t size);
+                    size_t size, size_t headroom);
 void uring_bufs_free(struct uring_bufs *b); /* after uring_free(), or a failed init */
+/* Where the kernel puts the data of buffer `id`; the headroom is in front. */
 uint8_t *uring_buf(const struct uring_bufs *b, unsigned id);
 /* Hand buffer `id` back to the kernel. */
 void uring_buf_return(struct uring_bufs *b, unsigned id);

@@ -6,6 +6,7 @@
 # driven over 127.0.0.1 by bench/server/loadgen (plain sockets, no wsm).
 #
 #   bench/server/run.sh [--reps N] [--seconds S] [--idle N] [--quick]
+#                       [--workloads "small medium large stream"]
 #
 # Builds (Release, -O2) into build-bench-server/. Each measurement starts a
 # fresh server pinned to the last CPU and the load generator pinned to the
@@ -28,13 +29,16 @@ reps=7
 seconds=2
 warmup=0.5
 idle=10000
+workloads="small medium large stream"
 while [ $# -gt 0 ]; do
   case "$1" in
   --reps) reps=$2; shift 2 ;;
   --seconds) seconds=$2; shift 2 ;;
   --idle) idle=$2; shift 2 ;;
   --quick) reps=1; seconds=1; idle=2000; shift ;;
-  *) echo "usage: $0 [--reps N] [--seconds S] [--idle N] [--quick]" >&2; exit 2 ;;
+  --workloads) workloads=$2; shift 2 ;;
+  *) echo "usage: $0 [--reps N] [--seconds S] [--idle N] [--quick] [--workloads LIST]" >&2
+     exit 2 ;;
   esac
 done
 
@@ -114,7 +118,6 @@ stop_server() {
 
 rss_kb() { sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
 
-workloads="small medium large stream"
 wl_args() {
   case "$1" in
   small) echo "--conns 100 --size 20" ;;
@@ -163,8 +166,9 @@ while [ "$rep" -le "$reps" ]; do
   rep=$((rep + 1))
 done
 
-# Memory per idle connection.
-for s in wsm lws wslay; do
+# Memory per idle connection (--idle 0 skips it).
+: >"$tmp/memory"
+[ "$idle" -gt 0 ] && for s in wsm lws wslay; do
   start_server "$s"
   sleep 0.2
   rss0=$(rss_kb "$spid")
