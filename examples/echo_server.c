@@ -104,13 +104,15 @@ static struct conn *conns; /* every open connection */
 static uint64_t next_due;  /* no connection's timer is due before this */
 
 /*
- * The buffers all connections share, one at a time. A connection reads into
- * in_buf, after the bytes it held from last time; wsm leaves unconsumed at
- * most a partial frame header or control frame (WSM_RECV_HOLD_MAX bytes), or
- * a partial request head, and only those are copied out and kept. Output is
- * gathered in out_buf while a connection is served; what the socket does not
- * take at once moves into an allocation of the connection's own. So an idle
- * connection holds no buffer at all, and a plain echo allocates nothing.
+ * The buffers all connections share, one at a time (the epoll and poll
+ * loops; io_uring receives into its own shared buffers, below). A connection
+ * reads into in_buf, after the bytes it held from last time; wsm leaves
+ * unconsumed at most a partial frame header or control frame
+ * (WSM_RECV_HOLD_MAX bytes), or a partial request head, and only those are
+ * copied out and kept. Output is gathered in out_buf while a connection is
+ * served; what the socket does not take at once moves into an allocation of
+ * the connection's own. So an idle connection holds no buffer at all, and a
+ * plain echo allocates nothing.
  */
 static uint8_t in_buf[READ_BUF_SIZE];
 static uint8_t out_buf[OUT_BUF_SIZE];

@@ -723,9 +723,10 @@ static uint64_t unmask_short_sse2(uint8_t *p, size_t len, const uint8_t *key) {
 
 /*
  * Unmask (when key is not NULL) at most a control frame's worth of bytes,
- * inlined, and return the OR of the unmasked bytes, so that one pass also
- * tells whether they are all ASCII. The 64-bit key is the 4-byte key twice,
- * which reads the same in either byte order.
+ * inlined, and return a value with a bit of 0x8080808080808080 set if any
+ * unmasked byte is above 0x7F (the OR of the bytes, on the word path), so
+ * that one pass also tells whether they are all ASCII. The 64-bit key is
+ * the 4-byte key twice, which reads the same in either byte order.
  */
 static uint64_t unmask_short(uint8_t *p, size_t len, const uint8_t *key) {
   uint64_t k = 0, w, acc = 0;

@@ -36,7 +36,14 @@ while [ $# -gt 0 ]; do
   --seconds) seconds=$2; shift 2 ;;
   --idle) idle=$2; shift 2 ;;
   --quick) reps=1; seconds=1; idle=2000; shift ;;
-  --workloads) workloads=$2; shift 2 ;;
+  --workloads)
+    for w in $2; do
+      case "$w" in small | medium | large | stream | stream8) ;;
+      *) echo "unknown workload: $w (small medium large stream stream8)" >&2; exit 2 ;;
+      esac
+    done
+    workloads=$2
+    shift 2 ;;
   *) echo "usage: $0 [--reps N] [--seconds S] [--idle N] [--quick] [--workloads LIST]" >&2
      exit 2 ;;
   esac
@@ -73,8 +80,10 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt $((idle + 64)) ]; then
   idle=$((hard - 64))
   echo "note: ulimit -Hn is $hard: measuring $idle idle connections" >&2
 fi
+# The workloads open up to 500 connections.
+fds=$((idle > 1000 ? idle : 1000))
 # shellcheck disable=SC3045
-ulimit -n $((idle + 64))
+ulimit -n $((fds + 64))
 
 tmp=$(mktemp -d)
 spid=""
@@ -158,8 +167,11 @@ while [ "$rep" -le "$reps" ]; do
       msgs=$(echo "$line" | sed -n 's/.*messages=\([0-9]*\).*/\1/p')
       ticks=$(echo "$line" | sed -n 's/.*cpu_ticks=\([0-9]*\).*/\1/p')
       sys=$(echo "$line" | sed -n 's/.*sys_ticks=\([0-9]*\).*/\1/p')
-      printf '%s %s %s %s %s %s\n' "$s" "$w" "$us" "$msgs" \
+      hz=$(echo "$line" | sed -n 's/.*hz=\([0-9]*\).*/\1/p')
+      # server workload us/msg messages kernel-share repetition busy (CPU time / window)
+      printf '%s %s %s %s %s %s %s\n' "$s" "$w" "$us" "$msgs" \
         "$(awk -v a="$sys" -v b="$ticks" 'BEGIN { print (b > 0) ? a / b : 0 }')" "$rep" \
+        "$(awk -v t="$ticks" -v h="$hz" -v s="$seconds" 'BEGIN { print (h > 0) ? t / (h * s) : 0 }')" \
         >>"$tmp/results"
       printf 'rep %d/%d  %-5s %-6s %10s us/msg  (%s messages)\n' "$rep" "$reps" "$s" "$w" \
         "$us" "$msgs" >&2
@@ -199,7 +211,7 @@ measure_idle() { # server: appends "server rss0 rss1" to $tmp/memory, or fails
 done
 elapsed=$(($(date +%s) - start))
 
-median() { # server workload [column: 3 CPU per message, 5 kernel share]
+median() { # server workload [column: 3 CPU per message, 5 kernel share, 7 busy]
   awk -v s="$1" -v w="$2" -v c="${3:-3}" '$1 == s && $2 == w { print $c }' "$tmp/results" | sort -g |
     awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2];
                              else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -220,8 +232,8 @@ spread() {
 echo
 echo "## Server CPU per echoed message (median of $reps; utime+stime, µs)"
 echo
-echo "| workload | wsm | wsm, defaults | libwebsockets | wslay | wsm/lws | paired | defaults/lws | paired | wsm/wslay | kernel share wsm, lws | wsm <= 0.7x lws |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"
+echo "| workload | wsm | wsm, defaults | libwebsockets | wslay | wsm/lws | paired | defaults/lws | paired | wsm/wslay | kernel share wsm, lws | busy wsm, lws | wsm <= 0.7x lws |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"
 for w in $workloads; do
   m_wsm=$(median wsm "$w")
   m_wsm0=$(median wsm0 "$w")
@@ -230,34 +242,37 @@ for w in $workloads; do
   awk -v n="$(wl_name "$w")" -v a="$m_wsm" -v a0="$m_wsm0" -v b="$m_lws" -v c="$m_wslay" \
     -v sa="$(spread wsm "$w")" -v sa0="$(spread wsm0 "$w")" -v sb="$(spread lws "$w")" \
     -v sc="$(spread wslay "$w")" -v p="$(paired "$w")" -v p0="$(paired "$w" wsm0)" \
-    -v ka="$(median wsm "$w" 5)" -v kb="$(median lws "$w" 5)" 'BEGIN {
-    printf "| %s | %.2f (%s) | %.2f (%s) | %.2f (%s) | %.2f (%s) | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f%%, %.0f%% | %s |\n",
+    -v ka="$(median wsm "$w" 5)" -v kb="$(median lws "$w" 5)" \
+    -v ua="$(median wsm "$w" 7)" -v ub="$(median lws "$w" 7)" 'BEGIN {
+    printf "| %s | %.2f (%s) | %.2f (%s) | %.2f (%s) | %.2f (%s) | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f%%, %.0f%% | %.0f%%, %.0f%% | %s |\n",
            n, a, sa, a0, sa0, b, sb, c, sc, a / b, p, a0 / b, p0, a / c, 100 * ka, 100 * kb,
-           (a <= 0.7 * b) ? "yes" : "no" }'
+           100 * ua, 100 * ub, (a <= 0.7 * b) ? "yes" : "no" }'
 done
 echo
 echo "Parentheses: lowest-highest of the $reps runs; each run measures ${seconds} s after ${warmup} s of warmup."
 echo "wsm: examples/echo_server --batch-us 50 (io_uring: after a wake-up that brought fewer than 16"
 echo "completions, wait up to 50 µs for more); defaults: examples/echo_server with no options."
 echo "Paired: the median of the ratio within each repetition. Kernel share: stime/(utime+stime), median."
+echo "Busy: the server's CPU time over the measured window, median (100%: it never waited)."
 echo "Text is checked for UTF-8 by wsm and libwebsockets (LWS_SERVER_OPTION_VALIDATE_UTF8), not by wslay."
 echo "libwebsockets echoes from its WRITEABLE callback (its documented rule); wslay gathers whole messages."
-echo "Streams: with 2 messages in flight a server may wait between reads, and its CPU per message"
-echo "depends on how its wake-ups fall; with 8 in flight every server is busy all the time."
-echo
-echo "## Resident memory per idle connection ($idle connections, handshake done)"
-echo
-echo "| server | RSS before | RSS after | bytes per connection |"
-echo "|---|---:|---:|---:|"
-while read -r s r0 r1; do
-  case "$s" in wsm) n="wsm echo_server" ;; lws) n=libwebsockets ;; *) n=$s ;; esac
-  awk -v n="$n" -v a="$r0" -v b="$r1" -v k="$idle" 'BEGIN {
-    printf "| %s | %d kB | %d kB | %.0f |\n", n, a, b, (b - a) * 1024 / k }'
-done <"$tmp/memory"
+if [ "$idle" -gt 0 ]; then
+  echo
+  echo "## Resident memory per idle connection ($idle connections, handshake done)"
+  echo
+  echo "| server | RSS before | RSS after | bytes per connection |"
+  echo "|---|---:|---:|---:|"
+  while read -r s r0 r1; do
+    case "$s" in wsm) n="wsm echo_server" ;; lws) n=libwebsockets ;; *) n=$s ;; esac
+    awk -v n="$n" -v a="$r0" -v b="$r1" -v k="$idle" 'BEGIN {
+      printf "| %s | %d kB | %d kB | %.0f |\n", n, a, b, (b - a) * 1024 / k }'
+  done <"$tmp/memory"
+fi
 echo
 lws_ver=$(dpkg-query -W -f='${Version}' libwebsockets-dev 2>/dev/null || echo "?")
 wslay_ver=$(dpkg-query -W -f='${Version}' libwslay-dev 2>/dev/null || echo "?")
-echo "Command: \`bench/server/run.sh --reps $reps --seconds $seconds --idle $idle\`;" \
+[ "$workloads" = "small medium large stream stream8" ] || wl_opt=" --workloads \"$workloads\""
+echo "Command: \`bench/server/run.sh --reps $reps --seconds $seconds --idle $idle${wl_opt:-}\`;" \
   "$(uname -sr), $cpus CPUs ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1))," \
   "servers ${pin_srv:-unpinned}, load generator ${pin_gen:-unpinned};" \
   "libwebsockets $lws_ver, wslay $wslay_ver; load average $load_before before," \
